@@ -1,0 +1,62 @@
+# Nerava platform — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BUF := tools/node_modules/.bin/buf
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv gen check-gen protodeps buf lint-protos breaking migrate bench clean help
+
+help:
+	@echo "make run    - install, generate, migrate and start the whole stack (SQLite, simulators)"
+	@echo "make test   - install and run every test (PostgreSQL tests need 127.0.0.1:5432)"
+	@echo "make gen    - regenerate Python code from protos/"
+	@echo "make bench  - run the benchmarks"
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+gen: venv
+	$(PY) scripts/gen_protos.py
+
+# The generated code is committed; regenerating must change nothing.
+check-gen: gen
+	@git diff --exit-code --stat -- nerava || (echo "generated code drifted from protos/: run 'make gen' and commit" && exit 1)
+	@test -z "$$(git status --porcelain -- nerava)" || (echo "untracked generated files: run 'make gen' and commit" && git status --porcelain -- nerava && exit 1)
+
+# google/api and google/rpc imports, copied from the googleapis-common-protos wheel.
+protodeps: venv
+	$(PY) scripts/protodeps.py
+
+$(BUF):
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+
+buf: $(BUF)
+
+lint-protos: $(BUF)
+	$(BUF) lint
+	$(BUF) format --diff --exit-code protos/nerava
+
+breaking: $(BUF)
+	bash scripts/buf_breaking.sh
+
+migrate: venv
+	$(VENV)/bin/nerava migrate
+
+run: venv gen
+	$(VENV)/bin/nerava migrate
+	$(VENV)/bin/nerava up
+
+test: venv gen
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: venv gen
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""REST gateway: REST/JSON ↔ gRPC, driven by the ``google.api.http`` annotations in protos/."""
