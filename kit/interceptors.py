@@ -93,6 +93,10 @@ class KitServerInterceptor(grpc.aio.ServerInterceptor):
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
+            except NotImplementedError:  # the generated servicer base for RPCs not built yet
+                code = grpc.StatusCode.UNIMPLEMENTED
+                context.set_trailing_metadata(tuple(trailers))
+                await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not implemented yet")
             except Exception:  # noqa: BLE001 — the one place unexpected errors become INTERNAL
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error", extra={"rpc": method})

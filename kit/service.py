@@ -1,0 +1,70 @@
+"""What every service's ``__main__`` shares: settings, logging, database, the gRPC server."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Collection, Sequence
+
+import grpc
+from pydantic import Field
+
+from kit import db as kdb
+from kit import logs, server
+from kit.access import PUBLIC_METHODS
+from kit.settings import METRICS_PORTS, PORTS, BaseConfig, load
+
+
+class ServiceConfig(BaseConfig):
+    """Settings of a service process; a service subclasses it and names its database URL field."""
+
+    metrics_port: int | None = Field(None, alias="METRICS_PORT")
+    grace_s: float = Field(5.0, alias="SHUTDOWN_GRACE_S", ge=0)
+
+    # Subclasses declare ``db_url: str | None = Field(None, alias="<CONTEXT>_DATABASE_URL")``.
+    db_url: str | None = None
+    context: str = ""
+
+    def database_url(self) -> str:
+        """The service's own database; SQLite in the data dir unless a URL is configured."""
+        return kdb.normalise_url(self.db_url) if self.db_url else kdb.default_url(self.data_dir, self.context)
+
+
+@dataclasses.dataclass
+class Wiring:
+    """What a service's composition root returns to the runner."""
+
+    register: Callable[[grpc.aio.Server], None]
+    full_names: Sequence[str]
+    background: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+
+
+def run(name: str, config_cls: type[ServiceConfig],
+        compose: Callable[[ServiceConfig, kdb.Database], Awaitable[Wiring]]) -> None:
+    """Load and validate settings (fail fast), then serve until SIGTERM/SIGINT."""
+    config = load(config_cls)
+    log = logs.setup(name, config.log_level)
+
+    async def main() -> None:
+        database = kdb.Database(config.database_url())
+        wiring = await compose(config, database)
+
+        async def close_db() -> None:
+            await database.dispose()
+
+        spec = server.ServiceSpec(
+            name=name, full_names=wiring.full_names, register=wiring.register,
+            port=server.port_from_env(name, PORTS[name]), jwt_secret=config.jwt_secret,
+            public_methods=_public_for(wiring.full_names),
+            metrics_port=config.metrics_port if config.metrics_port is not None else METRICS_PORTS[name],
+            grace_s=config.grace_s, background=wiring.background,
+            on_stop=(*wiring.on_stop, close_db),
+        )
+        await server.serve(spec)
+
+    log.info("starting", extra={"env": config.env})
+    server.run(main)
+
+
+def _public_for(full_names: Collection[str]) -> frozenset[str]:
+    return frozenset(m for m in PUBLIC_METHODS if m.split("/")[1] in full_names)
+
