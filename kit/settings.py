@@ -20,7 +20,7 @@ class BaseConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     env: Literal["development", "test", "production"] = Field("development", alias="ENV")
-    jwt_secret: str = Field(DEV_JWT_SECRET, alias="NERAVA_JWT_SECRET", min_length=16)
+    jwt_secret: str = Field(DEV_JWT_SECRET, alias="NERAVA_JWT_SECRET", min_length=32)
     data_dir: pathlib.Path = Field(pathlib.Path("var"), alias="NERAVA_DATA_DIR")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
