@@ -20,6 +20,10 @@ CHANNEL_OPTIONS = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 11 * 1024 * 1024),
     ("grpc.enable_retries", 0),  # retries are decided here, per call
+    # reconnect quickly after an upstream restarts (default backoff grows to 120 s)
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
 ]
 
 R = TypeVar("R")
