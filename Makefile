@@ -34,7 +34,7 @@ protodeps: venv
 	$(PY) scripts/protodeps.py
 
 $(BUF):
-	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	cd tools && npm install --no-audit --no-fund --loglevel=error
 
 buf: $(BUF)
 
