@@ -40,7 +40,7 @@ buf: $(BUF)
 
 lint-protos: $(BUF)
 	$(BUF) lint
-	$(BUF) format --diff --exit-code protos/nerava
+	$(BUF) format --diff --exit-code --path protos/nerava
 
 breaking: $(BUF)
 	bash scripts/buf_breaking.sh
