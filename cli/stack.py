@@ -80,11 +80,10 @@ class Stack:
         env["NERAVA_DATA_DIR"] = str(self.data_dir)
         env["PYTHONUNBUFFERED"] = "1"
         for s, p in self.ports.services.items():
-            env[f"{s.upper()}_GRPC_ADDR"] = env.get(f"{s.upper()}_GRPC_ADDR_OVERRIDE", f"127.0.0.1:{p}")
+            env[f"{s.upper()}_GRPC_ADDR"] = f"127.0.0.1:{p}"
         env["NERAVA_GATEWAY_PORT"] = str(self.ports.gateway)
         env["TESLA_API_BASE_URL"] = env.get("TESLA_API_BASE_URL", f"http://127.0.0.1:{self.ports.simulators['tesla']}")
         env["FIDEL_API_URL"] = env.get("FIDEL_API_URL", f"http://127.0.0.1:{self.ports.simulators['fidel']}/v1")
-        env["STRIPE_API_BASE"] = env.get("STRIPE_API_BASE", f"http://127.0.0.1:{self.ports.simulators['stripe']}")
         if name in SERVICES:
             env["GRPC_PORT"] = str(self.ports.services[name])
         if name in self.ports.metrics:

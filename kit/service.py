@@ -7,8 +7,12 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 import grpc
 from pydantic import Field
 
+import sqlalchemy as sa
+
 from kit import db as kdb
+from kit import jobs as kjobs
 from kit import logs, server
+from kit import outbox as kout
 from kit.access import PUBLIC_METHODS
 from kit.settings import METRICS_PORTS, PORTS, BaseConfig, load
 
@@ -36,6 +40,25 @@ class Wiring:
     full_names: Sequence[str]
     background: Sequence[Callable[[], Awaitable[None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+    # The transactional outbox of this service and its delivery handlers (topic → handler).
+    outbox_table: sa.Table | None = None
+    outbox_handlers: dict[str, kout.Handler] = dataclasses.field(default_factory=dict)
+    # Periodic jobs, safe with several replicas (kit.jobs).
+    job_leases: sa.Table | None = None
+    jobs: Sequence[kjobs.Job] = ()
+    dispatcher: kout.OutboxDispatcher | None = None
+
+    def background_tasks(self, database: kdb.Database) -> list[Callable[[], Awaitable[None]]]:
+        tasks = list(self.background)
+        if self.outbox_table is not None:
+            if self.dispatcher is None:
+                self.dispatcher = kout.OutboxDispatcher(database, self.outbox_table, self.outbox_handlers)
+            tasks.append(self.dispatcher.run_forever)
+        if self.jobs:
+            if self.job_leases is None:
+                raise ValueError("jobs need the job_leases table")
+            tasks.append(kjobs.JobRunner(database, self.job_leases, list(self.jobs)).run_forever)
+        return tasks
 
 
 def run(name: str, config_cls: type[ServiceConfig],
@@ -56,7 +79,7 @@ def run(name: str, config_cls: type[ServiceConfig],
             port=server.port_from_env(name, PORTS[name]), jwt_secret=config.jwt_secret,
             public_methods=_public_for(wiring.full_names),
             metrics_port=config.metrics_port if config.metrics_port is not None else METRICS_PORTS[name],
-            grace_s=config.grace_s, background=wiring.background,
+            grace_s=config.grace_s, background=wiring.background_tasks(database),
             on_stop=(*wiring.on_stop, close_db),
         )
         await server.serve(spec)

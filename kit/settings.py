@@ -55,3 +55,9 @@ def load(cls: type[T], **overrides) -> T:
             lines.append(f"  - {name}: {err.get('msg')}")
         print("\n".join(lines), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def refuse_mock_in_production(config: BaseConfig, *, mock: bool, flag: str, allow: bool, allow_flag: str) -> None:
+    """ARCHITECTURE §8: production refuses a mock or fail-open mode it did not explicitly ask for."""
+    if config.env == "production" and mock and not allow:
+        raise ValueError(f"{flag} selects mock mode, which production refuses unless {allow_flag}=true")
