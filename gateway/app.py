@@ -371,6 +371,11 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
         yield
         await gw.stop()
 
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled gateway error", exc_info=exc)
+        return error_response(500, "Internal server error", request.headers.get("x-request-id"))
+
     from contextlib import asynccontextmanager
 
-    return Starlette(routes=routes, middleware=middleware, lifespan=asynccontextmanager(lifespan))
+    return Starlette(routes=routes, middleware=middleware, lifespan=asynccontextmanager(lifespan),
+                     exception_handlers={Exception: unexpected})
