@@ -105,17 +105,13 @@ def _convert(field: FieldDescriptor, raw: str) -> Any:
     return value
 
 
-def _is_repeated(f: FieldDescriptor) -> bool:
-    return codec._is_repeated(f)
-
-
 def set_param(msg: Message, path: str, values: list[str]) -> bool:
     """Set a (possibly nested) field from URL text; False when the field does not exist."""
     parts = path.split(".")
     target = msg
     for part in parts[:-1]:
         f = target.DESCRIPTOR.fields_by_name.get(part)
-        if f is None or f.message_type is None or _is_repeated(f):
+        if f is None or f.message_type is None or codec._is_repeated(f):
             return False
         target = getattr(target, part)
     f = target.DESCRIPTOR.fields_by_name.get(parts[-1])
@@ -131,7 +127,7 @@ def set_param(msg: Message, path: str, values: list[str]) -> bool:
             getattr(target, f.name).FromJsonString(codec._fix_ts(values[-1]))
             return True
         return False
-    if _is_repeated(f):
+    if codec._is_repeated(f):
         container = getattr(target, f.name)
         for v in values:
             container.append(_convert(f, v))

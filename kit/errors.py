@@ -6,6 +6,7 @@ the gateway for a REST status other than the default mapping, where a spec table
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import grpc
@@ -38,8 +39,6 @@ class DomainError(Exception):
         self.metadata = dict(metadata or {})
 
     def to_status(self) -> grpc.Status:
-        import json
-
         meta = dict(self.metadata)
         if self.http_status is not None:
             meta["http_status"] = str(self.http_status)

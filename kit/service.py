@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import grpc
-from pydantic import Field
+from pydantic import Field, model_validator
 
 import sqlalchemy as sa
 
@@ -14,7 +15,7 @@ from kit import jobs as kjobs
 from kit import logs, server
 from kit import outbox as kout
 from kit.access import PUBLIC_METHODS
-from kit.settings import METRICS_PORTS, PORTS, BaseConfig, load
+from kit.settings import METRICS_PORTS, PORTS, BaseConfig, load, refuse_mock_in_production
 
 
 class ServiceConfig(BaseConfig):
@@ -26,6 +27,18 @@ class ServiceConfig(BaseConfig):
     # Subclasses declare ``db_url: str | None = Field(None, alias="<CONTEXT>_DATABASE_URL")``.
     db_url: str | None = None
     context: str = ""
+
+    # The service's mock-mode switch (ARCHITECTURE §8): (mode field, its env name, is the mode
+    # "on" = live, allow field, its env name). Production refuses mock unless explicitly allowed.
+    mock_switch: ClassVar[tuple[str, str, bool, str, str] | None] = None
+
+    @model_validator(mode="after")
+    def _no_silent_mock_in_production(self):
+        if self.mock_switch is not None:
+            field, flag, live_when, allow_field, allow_flag = self.mock_switch
+            refuse_mock_in_production(self, mock=getattr(self, field) != live_when, flag=flag,
+                                      allow=getattr(self, allow_field), allow_flag=allow_flag)
+        return self
 
     def database_url(self) -> str:
         """The service's own database; SQLite in the data dir unless a URL is configured."""
