@@ -1,4 +1,5 @@
-"""The ``nerava`` command: ``up`` (the whole stack), ``token`` (a development JWT), ``migrate``."""
+"""The ``nerava`` command: ``up`` (the whole stack), ``token`` (a development JWT), ``migrate``,
+``serve`` (one process, the container entrypoint) and ``healthcheck``."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +9,7 @@ import signal
 import sys
 import time
 
+from cli import ops
 from cli.stack import Ports, Stack, migrate_all
 from kit import auth
 from kit.settings import DEV_JWT_SECRET
@@ -88,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     tok.set_defaults(func=cmd_token)
     mig = sub.add_parser("migrate", help="migrate every service's database to the latest schema")
     mig.set_defaults(func=cmd_migrate)
+    srv = sub.add_parser("serve", help="run one process: a service, the gateway or a simulator")
+    srv.add_argument("name", choices=ops.ROLES)
+    srv.set_defaults(func=lambda a: ops.serve(a.name))
+    hc = sub.add_parser("healthcheck", help="exit 0 when the process (default: the one served here) is healthy")
+    hc.add_argument("name", nargs="?", choices=ops.ROLES)
+    hc.set_defaults(func=lambda a: ops.healthcheck(a.name))
     args = parser.parse_args(argv)
     return args.func(args)
 
