@@ -389,10 +389,14 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
             body["detail"] = "Upstream services are not all serving"
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    async def openapi(_: Request) -> Response:
-        from gateway.openapi import document
+    openapi_doc: list[bytes] = []
 
-        return JSONResponse(document(gw.router.routes))
+    async def openapi(_: Request) -> Response:
+        if not openapi_doc:  # built once, on first use
+            from gateway.openapi import document
+
+            openapi_doc.append(orjson.dumps(document(gw.router.routes)))
+        return Response(openapi_doc[0], media_type="application/json")
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
     routes = [
