@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BUF := tools/node_modules/.bin/buf
+DOCS_ASSETS := tools/node_modules/swagger-ui-dist/swagger-ui-bundle.js
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv gen check-gen protodeps buf lint-protos breaking migrate bench clean help
+.PHONY: run test venv gen check-gen protodeps buf docs-assets browser lint-protos breaking migrate bench clean help
 
 help:
 	@echo "make run    - install, generate, migrate and start the whole stack (SQLite, simulators)"
@@ -33,10 +35,21 @@ check-gen: gen
 protodeps: venv
 	$(PY) scripts/protodeps.py
 
-$(BUF):
+$(BUF) $(DOCS_ASSETS): tools/package.json tools/package-lock.json
 	cd tools && npm install --no-audit --no-fund --loglevel=error
+	touch $(BUF) $(DOCS_ASSETS)
 
 buf: $(BUF)
+
+# Swagger UI for the gateway's /docs page, from the npm registry (served locally, never from a CDN).
+docs-assets: $(DOCS_ASSETS)
+
+# Headless Chromium (Debian package) for the docs-page browser test.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing the Debian package chromium (docs-page browser test)"; \
+	  $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
 
 lint-protos: $(BUF)
 	$(BUF) lint
@@ -48,11 +61,11 @@ breaking: $(BUF)
 migrate: venv
 	$(VENV)/bin/nerava migrate
 
-run: venv gen
+run: venv gen docs-assets
 	$(VENV)/bin/nerava migrate
 	$(VENV)/bin/nerava up
 
-test: venv gen
+test: venv gen docs-assets browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: venv gen

@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import pathlib
 import time
 from typing import Any
 
@@ -22,6 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
 from gateway import codec
+from gateway.docs import docs_routes
+from gateway.edge import API_CSP, SECURITY_HEADERS, SecurityHeaders, ascii_header_value, clean_request_id
+from gateway.ratelimit import RateLimiter
 from gateway.routes import Route, Router, routes_for
 from kit import errors
 from kit.access import PUBLIC_METHODS, WEBHOOK_HEADER_PREFIXES
@@ -136,10 +140,27 @@ def set_param(msg: Message, path: str, values: list[str]) -> bool:
     return True
 
 
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None as soon as it exceeds ``limit`` (declared or streamed: a chunked
+    upload without Content-Length is cut off at the limit, never buffered whole)."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class Gateway:
     def __init__(self, upstreams: list[Upstream], jwt_secret: str, *, timeout_s: float = 5.0,
-                 ready_timeout_s: float = 1.0) -> None:
+                 ready_timeout_s: float = 1.0, rate_limiter: RateLimiter | None = None) -> None:
         self.upstreams = upstreams
+        self.rate_limiter = rate_limiter
         self.verifier = TokenVerifier(jwt_secret)
         self.service_tokens = ServiceTokenSource(jwt_secret, "gateway")
         self.timeout_s = timeout_s
@@ -192,11 +213,18 @@ class Gateway:
     # --- the REST → gRPC path -----------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        rid = request.headers.get("x-request-id") or new_request_id()
+        rid = clean_request_id(request.headers.get("x-request-id")) or new_request_id()
         token = request_id_var.set(rid)
         route_label = "unmatched"
         status = 500
         try:
+            if self.rate_limiter is not None:
+                decision = self.rate_limiter.check(self.client_key(request), request.url.path)
+                if not decision.allowed:
+                    status = 429
+                    return error_response(429, f"Rate limit exceeded ({decision.limit} per client and path); "
+                                               f"retry in {decision.retry_after_header} s", rid,
+                                          {"retry-after": decision.retry_after_header})
             route, variables, exists = self.router.match(request.method, request.url.path)
             if route is None:
                 if request.method == "HEAD":
@@ -213,6 +241,19 @@ class Gateway:
             HTTP_LATENCY.labels(route_label, request.method).observe(time.perf_counter() - started)
             request_id_var.reset(token)
 
+    def client_key(self, request: Request) -> str:
+        """Who a rate limit counts: the verified JWT ``sub``, else the client IP (REST spec §0)."""
+        authorization = request.headers.get("authorization")
+        if not authorization:
+            cookie = request.cookies.get("access_token")
+            authorization = f"Bearer {cookie}" if cookie else None
+        if authorization:
+            try:
+                return "sub:" + self.verifier.verify_header(authorization).sub
+            except errors.Unauthenticated:
+                pass
+        return "ip:" + (request.client.host if request.client else "unknown")
+
     async def _dispatch(self, b: Bound, variables: dict[str, str], request: Request, rid: str) -> Response:
         headers = request.headers
         metadata: list[tuple[str, str]] = [("x-request-id", rid)]
@@ -225,9 +266,14 @@ class Gateway:
             metadata.append(("authorization", self.service_tokens.authorization()))
             for key, value in headers.items():
                 if key.startswith(WEBHOOK_HEADER_PREFIXES):
+                    if not ascii_header_value(value):
+                        return error_response(400, f"Invalid {key} header", rid)
                     metadata.append((key, value))
         elif b.public:
             if authorization:
+                if not ascii_header_value(authorization):
+                    return error_response(401, {"error": "unauthorized", "message": "Invalid token"}, rid,
+                                          {"www-authenticate": "Bearer"})
                 metadata.append(("authorization", authorization))
         else:
             try:
@@ -238,12 +284,11 @@ class Gateway:
                 return error_response(401, detail, rid, {"www-authenticate": "Bearer"})
             metadata.append(("authorization", authorization))
 
-        length = headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return error_response(413, "Request body too large", rid)
-        body = await request.body() if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
-        if len(body) > MAX_BODY_BYTES:
-            return error_response(413, "Request body too large", rid)
+        body = b""
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            body = await read_body(request)
+            if body is None:
+                return error_response(413, "Request body too large", rid)
 
         msg = b.request_cls()
         route = b.route
@@ -266,7 +311,8 @@ class Gateway:
             for field_path, value in variables.items():
                 if not set_param(msg, field_path, [value]):
                     return error_response(400, f"Invalid path parameter {field_path}", rid)
-            if request.query_params and route.body != "*":
+            # webhooks: the provider's URL is fixed, a query string must not steer the handler
+            if request.query_params and route.body != "*" and not b.webhook_field:
                 bound_fields = set(variables)
                 for key in request.query_params.keys():
                     if key in bound_fields or (route.body and key.split(".")[0] == route.body):
@@ -331,7 +377,7 @@ class Gateway:
 
 
 def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
-              cors_origin_regex: str | None = None) -> Starlette:
+              cors_origin_regex: str | None = None, docs_dir: pathlib.Path | None = None) -> Starlette:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -343,19 +389,25 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
             body["detail"] = "Upstream services are not all serving"
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    async def openapi(_: Request) -> Response:
-        from gateway.openapi import document
+    openapi_doc: list[bytes] = []
 
-        return JSONResponse(document(gw.router.routes))
+    async def openapi(_: Request) -> Response:
+        if not openapi_doc:  # built once, on first use
+            from gateway.openapi import document
+
+            openapi_doc.append(orjson.dumps(document(gw.router.routes)))
+        return Response(openapi_doc[0], media_type="application/json")
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
     routes = [
         StarletteRoute("/healthz", healthz, methods=["GET"]),
         StarletteRoute("/readyz", readyz, methods=["GET"]),
         StarletteRoute("/openapi.json", openapi, methods=["GET"]),
+        *docs_routes(docs_dir),
         StarletteRoute("/{path:path}", gw.handle, methods=methods),
     ]
     middleware = [
+        Middleware(SecurityHeaders),
         Middleware(CORSMiddleware, allow_origins=cors_origins or [], allow_origin_regex=cors_origin_regex,
                    allow_credentials=True, allow_methods=methods + ["OPTIONS"],
                    allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
@@ -369,7 +421,8 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled gateway error", exc_info=exc)
-        return error_response(500, "Internal server error", request.headers.get("x-request-id"))
+        return error_response(500, "Internal server error", clean_request_id(request.headers.get("x-request-id")),
+                              {**SECURITY_HEADERS, "content-security-policy": API_CSP})
 
     from contextlib import asynccontextmanager
 

@@ -31,8 +31,10 @@ _SCALARS = {
     FieldDescriptor.TYPE_BOOL: {"type": "boolean"}, FieldDescriptor.TYPE_STRING: {"type": "string"},
     FieldDescriptor.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
 }
+# What the gateway writes (codec.format_timestamp): naive UTC, no offset (REST spec §0 rule 5).
+NAIVE_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
 _WELL_KNOWN = {
-    "google.protobuf.Timestamp": {"type": "string", "format": "date-time",
+    "google.protobuf.Timestamp": {"type": "string", "pattern": NAIVE_TIMESTAMP,
                                   "description": "naive UTC ISO-8601, e.g. 2026-11-22T12:56:28.010284"},
     "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
     "google.protobuf.Value": {},
@@ -40,7 +42,11 @@ _WELL_KNOWN = {
     "google.protobuf.Duration": {"type": "string"},
     "google.protobuf.Empty": {"type": "object"},
     "google.api.HttpBody": {"type": "string", "description": "raw request body"},
+    "google.protobuf.FieldMask": {"type": "string",
+                                  "description": "comma-separated field paths; when omitted, the body's keys"},
 }
+# What the gateway accepts (codec._fix_ts): ISO-8601 with or without an offset (naive = UTC), or a date.
+_INPUT_TIMESTAMP = {"type": "string", "description": "ISO-8601 date-time (naive = UTC) or date"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,31 +84,45 @@ def _comments() -> dict[str, str]:
 
 
 class _Schemas:
+    """Component schemas in two flavours. Output (responses): every key is present (``required``),
+    fields with presence may be ``null``. Input (request bodies, ``<name>.Input``): every key is
+    optional, unknown keys are ignored, timestamps may carry an offset."""
+
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
+        self.input = False
 
-    def ref(self, desc: Descriptor) -> dict[str, Any]:
+    def ref(self, desc: Descriptor, *, input: bool | None = None) -> dict[str, Any]:
+        if input is not None and input != self.input:
+            saved, self.input = self.input, input
+            try:
+                return self.ref(desc)
+            finally:
+                self.input = saved
+        if desc.full_name == "google.protobuf.Timestamp" and self.input:
+            return dict(_INPUT_TIMESTAMP)
         if desc.full_name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[desc.full_name])
         if desc.full_name in codec._WRAPPERS:
             return self.field_schema(desc.fields_by_name["value"])
-        if desc.full_name not in self.components:
-            self.components[desc.full_name] = {}  # placeholder for recursion
+        name = desc.full_name + (".Input" if self.input else "")
+        if name not in self.components:
+            self.components[name] = {}  # placeholder for recursion
             props = {}
-            required = []
             for f in desc.fields:
                 schema = self.field(f)
                 comment = _comments().get(f"{desc.full_name}.{f.name}")
                 if comment:
                     schema = {**schema, "description": comment}
                 props[f.name] = schema
-                required.append(f.name)
-            body: dict[str, Any] = {"type": "object", "properties": props, "required": required}
+            body: dict[str, Any] = {"type": "object", "properties": props}
+            if not self.input:
+                body["required"] = [f.name for f in desc.fields]
             comment = _comments().get(desc.full_name)
             if comment:
                 body["description"] = comment
-            self.components[desc.full_name] = body
-        return {"$ref": f"#/components/schemas/{desc.full_name}"}
+            self.components[name] = body
+        return {"$ref": f"#/components/schemas/{name}"}
 
     def field_schema(self, f: FieldDescriptor) -> dict[str, Any]:
         if f.message_type is not None:
@@ -119,9 +139,19 @@ class _Schemas:
             return {"type": "array", "items": self.field_schema(f)}
         inner = self.field_schema(f)
         if f.message_type is not None or f.has_presence:
-            return {"oneOf": [inner, {"type": "null"}]} if "$ref" in inner else {
-                **inner, "type": [inner.get("type", "object"), "null"]} if "type" in inner else inner
+            return nullable(inner)
         return inner
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    if "type" not in schema:
+        return schema  # already accepts anything
+    out = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
 
 
 def document(routes: list[Route], title: str = "Nerava API", version: str = "1.0.0") -> dict[str, Any]:
@@ -150,7 +180,7 @@ def document(routes: list[Route], title: str = "Nerava API", version: str = "1.0
         else:
             op["security"] = []
         bound = set(r.variables)
-        if r.body != "*":
+        if r.body != "*" and not _webhook(r):  # a webhook's query string is ignored
             for f in req.fields:
                 if f.name in bound or f.name == r.body:
                     continue
@@ -158,21 +188,48 @@ def document(routes: list[Route], title: str = "Nerava API", version: str = "1.0
                         and f.message_type.full_name != "google.protobuf.Timestamp":
                     continue
                 params.append({"name": f.name, "in": "query", "required": False,
-                               "schema": schemas.field(f)})
+                               "schema": schemas.field(f) if codec._is_repeated(f) else
+                               schemas.field_schema(f) if f.message_type is None else
+                               schemas.ref(f.message_type, input=True)})
         if params:
             op["parameters"] = params
         if r.body == "*":
-            op["requestBody"] = {"required": False, "content": {"application/json": {"schema": schemas.ref(req)}}}
+            op["requestBody"] = {"required": False, "content": {"application/json": {
+                "schema": schemas.ref(req, input=True)}}}
         elif r.body:
             f = req.fields_by_name[r.body]
-            ctype = "application/octet-stream" if _webhook(r) else "application/json"
-            op["requestBody"] = {"required": True, "content": {ctype: {"schema": schemas.field(f)}}}
+            if _webhook(r):
+                op["requestBody"] = {"required": False, "content": {"*/*": {"schema": {
+                    "type": "string", "description": "the provider's raw bytes, passed on unchanged"}}}}
+            else:
+                schemas.input = True
+                op["requestBody"] = {"required": True, "content": {"application/json": {
+                    "schema": schemas.field(f)}}}
+                schemas.input = False
+        if op["security"]:
+            op["responses"]["401"] = {"description": "Missing or invalid bearer token", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        if not _webhook(r):
+            op["responses"]["429"] = {
+                "description": "Rate limited (per client and path)",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         paths.setdefault(openapi_path, {})[method] = op
     components = {"schemas": {**schemas.components, "Error": {
-        "type": "object", "properties": {"detail": {}}, "required": ["detail"]}},
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}
-    return {"openapi": "3.1.0", "info": {"title": title, "version": version}, "paths": paths,
-            "components": components}
+        "type": "object", "properties": {"detail": {"oneOf": [{"type": "string"}, {"type": "object"}]}},
+        "required": ["detail"]}},
+        "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "HS256 JWT (iss nerava, aud nerava-api); also read from the access_token cookie"}}}
+    info = {"title": title, "version": version, "description": DESCRIPTION}
+    return {"openapi": "3.1.0", "info": info, "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+            "paths": paths, "components": components}
+
+
+DESCRIPTION = """Generated from the `google.api.http` annotations and comments of the gRPC contracts
+(protos/nerava/*/v1). JSON as the web apps read it: snake_case keys, cents and counts as numbers,
+`null` for missing values, `[]` for empty lists, timestamps as naive UTC ISO-8601 (no offset).
+Every path is served with and without a trailing slash. Errors are `{"detail": ...}`."""
 
 
 def _operation_id(seen: dict[str, int], r: Route) -> str:

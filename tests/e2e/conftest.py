@@ -20,7 +20,10 @@ def token(sub: str, *roles: str, ttl_s: int = 3600) -> str:
 def start_stack(tmp: pathlib.Path, extra_env: dict[str, str] | None = None) -> Stack:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env.update({"NERAVA_JWT_SECRET": SECRET, "ENV": "test", "LOG_LEVEL": "INFO",
-                "GATEWAY_UPSTREAM_TIMEOUT_S": "3"})
+                "GATEWAY_UPSTREAM_TIMEOUT_S": "3",
+                # test loops poll faster than any client may; the edge limits have their own tests
+                # (tests/integration/test_gateway_edge.py, tests/e2e/test_gateway_process.py)
+                "GATEWAY_RATE_LIMIT_ENABLED": "false"})
     env.update(extra_env or {})
     migrate_all(env, tmp, out=open(os.devnull, "w"))
     stack = Stack(ports=Ports.free(), data_dir=tmp, env=env, log_dir=tmp / "logs")
