@@ -123,22 +123,22 @@ class StripePayouts:
             "business_profile": {"mcc": "7299"}, "metadata": {"driver_id": driver_id}}
         if email:
             params["email"] = email
-        acct = await self._call(self.client.accounts.create_async(
+        acct = await self._call(self.client.v1.accounts.create_async(
             params=params, options={"idempotency_key": f"nerava-account-{driver_id}"}))
         return account_state(acct)
 
     async def retrieve_account(self, account_id: str) -> AccountState:
-        return account_state(await self._call(self.client.accounts.retrieve_async(account_id)))
+        return account_state(await self._call(self.client.v1.accounts.retrieve_async(account_id)))
 
     async def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> tuple[str, int]:
-        link = await self._call(self.client.account_links.create_async(params={
+        link = await self._call(self.client.v1.account_links.create_async(params={
             "account": account_id, "type": "account_onboarding", "refresh_url": refresh_url,
             "return_url": return_url}))
         return link["url"], int(link["expires_at"])
 
     async def create_transfer(self, *, payout_id: str, driver_id: str, attempt: int, amount: int,
                               destination: str) -> dict:
-        tr = await self._call(self.client.transfers.create_async(params={
+        tr = await self._call(self.client.v1.transfers.create_async(params={
             "amount": amount, "currency": "usd", "destination": destination,
             "transfer_group": f"payout_{payout_id}",
             "metadata": {"payout_id": payout_id, "driver_id": driver_id, "attempt": str(attempt)},
@@ -151,24 +151,24 @@ class StripePayouts:
             params["transfer_group"] = transfer_group
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
-        page = await self._call(self.client.transfers.list_async(params=params))
+        page = await self._call(self.client.v1.transfers.list_async(params=params))
         out: list[dict] = []
         async for tr in page.auto_paging_iter():
             out.append(_plain(tr))
         return out
 
     async def create_bank_payout(self, *, payout_id: str, account: str, amount: int) -> dict:
-        po = await self._call(self.client.payouts.create_async(
+        po = await self._call(self.client.v1.payouts.create_async(
             params={"amount": amount, "currency": "usd", "metadata": {"payout_id": payout_id}},
             options={"idempotency_key": f"nerava-payout-{payout_id}-bank", "stripe_account": account}))
         return _plain(po)
 
     async def retrieve_bank_payout(self, *, account: str, bank_payout_id: str) -> dict:
-        return _plain(await self._call(self.client.payouts.retrieve_async(
+        return _plain(await self._call(self.client.v1.payouts.retrieve_async(
             bank_payout_id, options={"stripe_account": account})))
 
     async def reverse_transfer(self, *, payout_id: str, transfer_id: str, key_suffix: str = "reversal") -> dict:
-        rev = await self._call(self.client.transfers.reversals.create_async(
+        rev = await self._call(self.client.v1.transfers.reversals.create_async(
             transfer_id, params={"metadata": {"payout_id": payout_id}},
             options={"idempotency_key": f"nerava-payout-{payout_id}-{key_suffix}"}))
         return _plain(rev)
