@@ -84,6 +84,8 @@ class Stack:
         env["NERAVA_GATEWAY_PORT"] = str(self.ports.gateway)
         env["TESLA_API_BASE_URL"] = env.get("TESLA_API_BASE_URL", f"http://127.0.0.1:{self.ports.simulators['tesla']}")
         env["FIDEL_API_URL"] = env.get("FIDEL_API_URL", f"http://127.0.0.1:{self.ports.simulators['fidel']}/v1")
+        if self.with_simulators:  # the real stripe SDK is pointed at the fake Stripe server
+            env["STRIPE_API_BASE"] = env.get("STRIPE_API_BASE", f"http://127.0.0.1:{self.ports.simulators['stripe']}")
         if name in SERVICES:
             env["GRPC_PORT"] = str(self.ports.services[name])
         if name in self.ports.metrics:

@@ -1,14 +1,12 @@
-"""``python -m simulators.stripe``: the stripe stand-in (port 8780, ``FAKE_STRIPE_PORT``).
+"""``python -m simulators.stripe``: the fake Stripe server (port 8780, ``FAKE_STRIPE_PORT``).
 
-Only the process and its health endpoint exist so far; the full stand-in
-is built with its context's issue."""
+The real ``stripe`` SDK reaches it through ``STRIPE_API_BASE`` (see ``simulators/stripe/app.py``)."""
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from simulators.base import serve
+from simulators.stripe.app import build_app
 
-from simulators.base import health_route, serve
-
-app = Starlette(routes=[health_route("stripe")])
+app = build_app()
 
 if __name__ == "__main__":
     serve(app, "FAKE_STRIPE_PORT", 8780)
