@@ -1,21 +1,44 @@
-"""Incentives persistence."""
+"""Incentives persistence (SQLAlchemy Core, one round trip per step on the hot path)."""
 from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.incentives.adapters.tables import campaigns as c
+from kit.db import Database
+from services.incentives.adapters import tables as t
 from services.incentives.domain.campaigns import Campaign, CampaignQuery
+from services.incentives.domain.rules import CapCounts
 
-_FIELDS = [f.name for f in Campaign.__dataclass_fields__.values()]
+c = t.campaigns
+g = t.incentive_grants
+
+_FIELDS = [f.name for f in dataclasses.fields(Campaign)]
+# Never written back from Python: the engine's conditional UPDATE owns them (spec §3.7).
+_COUNTERS = ("spent_cents", "sessions_granted")
 
 
-def _to_domain(row) -> Campaign:
+def to_campaign(row) -> Campaign:
     data = {name: getattr(row, name) for name in _FIELDS}
+    data["rules"] = dict(data["rules"] or {})
+    data["caps"] = dict(data["caps"] or {})
+    data["partner_ids"] = list(data["partner_ids"] or [])
     return Campaign(**data)
 
 
+def _values(camp: Campaign) -> dict[str, Any]:
+    return {name: getattr(camp, name) for name in _FIELDS}
+
+
 class CampaignRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
     async def list(self, conn: AsyncConnection, q: CampaignQuery) -> tuple[list[Campaign], int]:
         where = []
         if q.owner_id is not None:
@@ -28,4 +51,197 @@ class CampaignRepository:
                                   .order_by(c.c.created_at.desc(), c.c.id.desc())
                                   .limit(q.limit).offset(q.offset))
         total = (await conn.execute(sa.select(sa.func.count()).select_from(c).where(*where))).scalar_one()
-        return [_to_domain(r) for r in rows], int(total)
+        return [to_campaign(r) for r in rows], int(total)
+
+    async def get(self, conn: AsyncConnection, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
+        stmt = sa.select(c).where(c.c.id == campaign_id)
+        if for_update and self.db.is_postgres:
+            stmt = stmt.with_for_update()
+        row = (await conn.execute(stmt)).first()
+        return to_campaign(row) if row is not None else None
+
+    async def by_request(self, conn: AsyncConnection, owner_id: str, request_id: str) -> Campaign | None:
+        row = (await conn.execute(sa.select(c).where(c.c.owner_id == owner_id,
+                                                     c.c.create_request_id == request_id))).first()
+        return to_campaign(row) if row is not None else None
+
+    async def insert(self, conn: AsyncConnection, camp: Campaign) -> None:
+        await conn.execute(sa.insert(c).values(**_values(camp)))
+
+    async def save(self, conn: AsyncConnection, camp: Campaign) -> None:
+        """Write an edited campaign (the caller holds the row lock); counters are never written."""
+        values = {k: v for k, v in _values(camp).items() if k not in _COUNTERS and k != "id"}
+        values["version"] = camp.version + 1
+        await conn.execute(sa.update(c).where(c.c.id == camp.id).values(**values))
+
+    async def set_targets(self, conn: AsyncConnection, campaign_id: str, dim: str, keys: Iterable[str]) -> None:
+        tt = t.campaign_targets
+        await conn.execute(sa.delete(tt).where(tt.c.campaign_id == campaign_id))
+        rows = [{"campaign_id": campaign_id, "dim": dim, "key": k} for k in keys]
+        if rows:
+            await conn.execute(sa.insert(tt), rows)
+
+    async def history(self, conn: AsyncConnection, campaign_id: str, from_status: str | None, to_status: str,
+                      actor: str | None, reason: str | None, now: dt.datetime) -> None:
+        await conn.execute(sa.insert(t.campaign_status_history).values(
+            campaign_id=campaign_id, from_status=from_status, to_status=to_status, actor=actor,
+            reason=reason, at=now))
+
+    async def candidates(self, conn: AsyncConnection, keys: Mapping[str, list[str]], at: dt.datetime,
+                         *, limit: int | None = None) -> list[Campaign]:
+        """Active campaigns sharing an indexed key with the session, open at ``at``, with room,
+        in engine order (priority, created_at, id). One query."""
+        tt = t.campaign_targets
+        match = sa.or_(*(sa.and_(tt.c.dim == dim, tt.c.key.in_(vals)) for dim, vals in keys.items() if vals))
+        ids = sa.select(tt.c.campaign_id).where(match)
+        stmt = (sa.select(c).where(
+            c.c.id.in_(ids), c.c.status == "active", c.c.starts_at <= at,
+            sa.or_(c.c.ends_at.is_(None), c.c.ends_at > at),
+            c.c.budget_cents - c.c.spent_cents >= c.c.cost_per_session_cents,
+            sa.or_(c.c.max_sessions.is_(None), c.c.sessions_granted < c.c.max_sessions),
+        ).order_by(c.c.priority, c.c.created_at, c.c.id))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [to_campaign(r) for r in await conn.execute(stmt)]
+
+    async def try_spend(self, conn: AsyncConnection, campaign_id: str, now: dt.datetime) -> sa.Row | None:
+        """The one conditional UPDATE of spec §3.7: spend one session's cost if there is room and
+        mark the campaign exhausted when the new remainder < cost or max_sessions is hit."""
+        cost = c.c.cost_per_session_cents
+        exhausted = sa.or_(c.c.budget_cents - c.c.spent_cents - cost < cost,
+                           sa.and_(c.c.max_sessions.is_not(None), c.c.sessions_granted + 1 >= c.c.max_sessions))
+        stmt = (sa.update(c).where(
+            c.c.id == campaign_id, c.c.status == "active", c.c.spent_cents + cost <= c.c.budget_cents,
+            sa.or_(c.c.max_sessions.is_(None), c.c.sessions_granted < c.c.max_sessions),
+        ).values(spent_cents=c.c.spent_cents + cost, sessions_granted=c.c.sessions_granted + 1,
+                 status=sa.case((exhausted, "exhausted"), else_=c.c.status), updated_at=now)
+            .returning(c.c.cost_per_session_cents, c.c.status, c.c.name, c.c.sponsor_name))
+        return (await conn.execute(stmt)).first()
+
+    async def refund(self, conn: AsyncConnection, campaign_id: str, amount: int, now: dt.datetime) -> None:
+        """Clawback: give one grant back (floored at 0); exhausted → active, or completed if ended."""
+        spent = sa.case((c.c.spent_cents - amount < 0, 0), else_=c.c.spent_cents - amount)
+        granted = sa.case((c.c.sessions_granted - 1 < 0, 0), else_=c.c.sessions_granted - 1)
+        ended = sa.and_(c.c.ends_at.is_not(None), c.c.ends_at <= now)
+        status = sa.case((sa.and_(c.c.status == "exhausted", ended), "completed"),
+                         (c.c.status == "exhausted", "active"), else_=c.c.status)
+        await conn.execute(sa.update(c).where(c.c.id == campaign_id).values(
+            spent_cents=spent, sessions_granted=granted, status=status, updated_at=now))
+
+    async def complete_ended(self, conn: AsyncConnection, before: dt.datetime, now: dt.datetime) -> list[str]:
+        rows = await conn.execute(sa.update(c).where(
+            c.c.status.in_(("active", "paused", "exhausted")), c.c.ends_at.is_not(None), c.c.ends_at <= before,
+        ).values(status="completed", completed_at=now, completion_reason="ended", updated_at=now)
+            .returning(c.c.id))
+        return [r.id for r in rows]
+
+    async def set_status(self, conn: AsyncConnection, campaign_id: str, **values: Any) -> None:
+        await conn.execute(sa.update(c).where(c.c.id == campaign_id).values(**values))
+
+
+class GrantRepository:
+    async def insert(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
+        await conn.execute(sa.insert(g).values(**values))
+
+    async def get(self, conn: AsyncConnection, grant_id: str) -> sa.Row | None:
+        return (await conn.execute(sa.select(g).where(g.c.id == grant_id))).first()
+
+    async def cap_counts(self, conn: AsyncConnection, campaign_id: str, driver_id: str, local_day: str,
+                         local_week: str, charger_id: str | None) -> CapCounts:
+        one = sa.literal(1)
+        zero = sa.literal(0)
+        stmt = sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((g.c.local_day == local_day, one), else_=zero)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((g.c.local_week == local_week, one), else_=zero)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((g.c.charger_id == (charger_id or ""), one), else_=zero)), 0),
+        ).where(g.c.campaign_id == campaign_id, g.c.driver_id == driver_id, g.c.status == "granted")
+        total, day, week, charger = (await conn.execute(stmt)).one()
+        return CapCounts(int(total), int(day), int(week), int(charger))
+
+    async def list_for_campaign(self, conn: AsyncConnection, campaign_id: str, limit: int, offset: int):
+        rows = await conn.execute(sa.select(g).where(g.c.campaign_id == campaign_id)
+                                  .order_by(g.c.created_at.desc(), g.c.id.desc()).limit(limit).offset(offset))
+        total = (await conn.execute(sa.select(sa.func.count()).select_from(g)
+                                    .where(g.c.campaign_id == campaign_id))).scalar_one()
+        return list(rows), int(total)
+
+    async def claw(self, conn: AsyncConnection, grant_id: str, *, reason: str, actor: str, now: dt.datetime):
+        stmt = (sa.update(g).where(g.c.id == grant_id, g.c.status == "granted")
+                .values(status="clawed_back", clawed_back_at=now, clawback_reason=reason, clawback_actor=actor)
+                .returning(*g.c))
+        return (await conn.execute(stmt)).first()
+
+    async def batch(self, conn: AsyncConnection, grant_ids: list[str], session_ids: list[str]) -> list[sa.Row]:
+        conds = []
+        if grant_ids:
+            conds.append(g.c.id.in_(grant_ids))
+        if session_ids:
+            conds.append(g.c.session_id.in_(session_ids))
+        if not conds:
+            return []
+        return list(await conn.execute(sa.select(g).where(sa.or_(*conds))))
+
+
+class SessionRepository:
+    async def get(self, conn: AsyncConnection, session_id: str) -> sa.Row | None:
+        return (await conn.execute(sa.select(t.ended_sessions).where(
+            t.ended_sessions.c.session_id == session_id))).first()
+
+    async def insert(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
+        await conn.execute(sa.insert(t.ended_sessions).values(**values))
+
+    async def count_started_before(self, conn: AsyncConnection, driver_id: str, start: dt.datetime) -> int:
+        es = t.ended_sessions
+        return int((await conn.execute(sa.select(sa.func.count()).where(
+            es.c.driver_id == driver_id, es.c.session_start <= start))).scalar_one())
+
+    async def starts_since(self, conn: AsyncConnection, driver_id: str, since: dt.datetime) -> list[dt.datetime]:
+        es = t.ended_sessions
+        rows = await conn.execute(sa.select(es.c.session_start).where(
+            es.c.driver_id == driver_id, es.c.session_start >= since, es.c.duration_minutes >= 1))
+        return [r.session_start for r in rows]
+
+
+class DriverRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def ensure(self, conn: AsyncConnection, driver_id: str, now: dt.datetime) -> None:
+        await self.db.insert_ignore(conn, t.drivers, {"driver_id": driver_id, "points": 0, "created_at": now,
+                                                      "updated_at": now}, index_elements=["driver_id"])
+
+    async def get(self, conn: AsyncConnection, driver_id: str) -> sa.Row | None:
+        return (await conn.execute(sa.select(t.drivers).where(t.drivers.c.driver_id == driver_id))).first()
+
+    async def remember(self, conn: AsyncConnection, driver_id: str, now: dt.datetime, *, email: str | None = None,
+                       time_zone: str | None = None) -> None:
+        values: dict[str, Any] = {}
+        if email:
+            values["email"] = email
+        if time_zone:
+            values["time_zone"] = time_zone
+        if not values:
+            return
+        await self.ensure(conn, driver_id, now)
+        d = t.drivers
+        cond = sa.or_(*(sa.or_(d.c[k].is_(None), d.c[k] != v) for k, v in values.items()))
+        await conn.execute(sa.update(d).where(d.c.driver_id == driver_id, cond).values(**values, updated_at=now))
+
+    async def add_points(self, conn: AsyncConnection, driver_id: str, *, source_type: str, source_id: str,
+                         points: int, now: dt.datetime) -> bool:
+        """Once per (source_type, source_id); True when the points were added now."""
+        new = await self.db.insert_ignore(conn, t.reputation_events, {
+            "driver_id": driver_id, "source_type": source_type, "source_id": source_id, "points": points,
+            "created_at": now}, index_elements=["source_type", "source_id"])
+        if not new:
+            return False
+        await self.ensure(conn, driver_id, now)
+        d = t.drivers
+        await conn.execute(sa.update(d).where(d.c.driver_id == driver_id).values(
+            points=d.c.points + points, updated_at=now))
+        return True
+
+
+def advisory_key(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
