@@ -66,6 +66,18 @@ def migrate_all(env: dict[str, str], data_dir: pathlib.Path, out=sys.stdout) -> 
         print(f"migrated {service}", file=out)
 
 
+def local_token_key(data_dir: pathlib.Path) -> str:
+    """The local stack's Tesla-token encryption key (Fernet), generated once per data dir."""
+    from cryptography.fernet import Fernet
+
+    path = pathlib.Path(data_dir) / "token-encryption.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 class Stack:
     def __init__(self, *, ports: Ports, data_dir: pathlib.Path, env: dict[str, str] | None = None,
                  with_simulators: bool = True, log_dir: pathlib.Path | None = None) -> None:
@@ -83,6 +95,10 @@ class Stack:
             env[f"{s.upper()}_GRPC_ADDR"] = f"127.0.0.1:{p}"
         env["NERAVA_GATEWAY_PORT"] = str(self.ports.gateway)
         env["TESLA_API_BASE_URL"] = env.get("TESLA_API_BASE_URL", f"http://127.0.0.1:{self.ports.simulators['tesla']}")
+        env.setdefault("TESLA_SIMULATOR_URL", f"http://127.0.0.1:{self.ports.simulators['tesla']}")
+        env.setdefault("API_BASE_URL", f"http://127.0.0.1:{self.ports.gateway}")
+        if name == "telemetry" and not env.get("TOKEN_ENCRYPTION_KEYS"):
+            env["TOKEN_ENCRYPTION_KEYS"] = local_token_key(self.data_dir)
         env["FIDEL_API_URL"] = env.get("FIDEL_API_URL", f"http://127.0.0.1:{self.ports.simulators['fidel']}/v1")
         if self.with_simulators:  # the real stripe SDK is pointed at the fake Stripe server
             env["STRIPE_API_BASE"] = env.get("STRIPE_API_BASE", f"http://127.0.0.1:{self.ports.simulators['stripe']}")

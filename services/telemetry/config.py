@@ -1,7 +1,7 @@
-"""Telemetry settings (environment, validated at start-up)."""
+"""Telemetry settings (environment, validated at start-up; telemetry spec §3.1, §3.7, §7)."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, model_validator
 
 from kit.service import ServiceConfig
 
@@ -12,6 +12,63 @@ class TelemetryConfig(ServiceConfig):
                    "allow_mock_tesla_in_production", "ALLOW_MOCK_TESLA_IN_PRODUCTION")
     db_url: str | None = Field(None, alias="TELEMETRY_DATABASE_URL")
     tesla_mock_mode: bool = Field(True, alias="TESLA_MOCK_MODE")
-    tesla_api_base_url: str = Field("http://127.0.0.1:8765", alias="TESLA_API_BASE_URL")
+    # The simulator (mock mode); TESLA_API_BASE_URL is the older name the stack also sets.
+    tesla_simulator_url: str = Field("http://127.0.0.1:8765",
+                                     validation_alias=AliasChoices("TESLA_SIMULATOR_URL", "TESLA_API_BASE_URL"))
     allow_mock_tesla_in_production: bool = Field(False, alias="ALLOW_MOCK_TESLA_IN_PRODUCTION")
+    tesla_client_id: str = Field("nerava-local", alias="TESLA_CLIENT_ID")
+    tesla_client_secret: str = Field("nerava-local-secret", alias="TESLA_CLIENT_SECRET")
+    tesla_auth_url: str = Field("https://auth.tesla.com", alias="TESLA_AUTH_URL")
+    tesla_token_url: str = Field("https://fleet-auth.prd.vn.cloud.tesla.com", alias="TESLA_TOKEN_URL")
+    tesla_command_proxy_url: str | None = Field(None, alias="TESLA_COMMAND_PROXY_URL")
+    api_base_url: str = Field("http://localhost:8080", alias="API_BASE_URL")
+    driver_app_url: str = Field("https://app.nerava.network", alias="DRIVER_APP_URL")
+    # Fernet keys, comma separated: the first encrypts, all decrypt. Required (no plaintext fallback).
+    token_encryption_keys: str = Field("", alias="TOKEN_ENCRYPTION_KEYS")
+    vin_hash_key: str = Field("nerava-development-vin-hash-key", alias="VIN_HASH_KEY", min_length=16)
+    incentives_grpc_addr: str = Field("localhost:50052", alias="INCENTIVES_GRPC_ADDR")
+    chargers_seed_file: str | None = Field(None, alias="CHARGERS_SEED_FILE")
+    telemetry_webhook_enabled: bool = Field(False, alias="TELEMETRY_WEBHOOK_ENABLED")
+    telemetry_hostname: str = Field("telemetry.nerava.network", alias="TELEMETRY_HOSTNAME")
+    telemetry_ca: str = Field("", alias="TELEMETRY_CA")
+    # rules (telemetry §3.1)
+    dedup_s: int = Field(30, alias="POLL_DEDUP_S", ge=0)
+    stale_minutes: int = Field(15, alias="STALE_SESSION_MINUTES", ge=1)
+    pause_grace_minutes: int = Field(15, alias="PAUSE_GRACE_MINUTES", ge=0)
+    reopen_window_minutes: int = Field(30, alias="REOPEN_WINDOW_MINUTES", ge=0)
+    max_session_hours: int = Field(24, alias="MAX_SESSION_HOURS", ge=1)
+    data_budget_per_day: int = Field(200, alias="TESLA_DATA_BUDGET_PER_DAY", ge=1)
+    data_budget_reserved: int = Field(40, alias="TESLA_DATA_BUDGET_RESERVED", ge=0)
+    wake_budget_per_day: int = Field(5, alias="TESLA_WAKE_BUDGET_PER_DAY", ge=0)
+    wake_retry_s: float = Field(5.0, alias="TESLA_WAKE_RETRY_S", ge=0)
+    job_interval_s: float = Field(60.0, alias="TELEMETRY_JOB_INTERVAL_S", gt=0)
+    # mock mode: how long the simulator clock may be cached (0 = fetch on every request)
+    sim_clock_ttl_s: float = Field(0.0, alias="TESLA_SIM_CLOCK_TTL_S", ge=0)
 
+    @model_validator(mode="after")
+    def _token_keys(self):
+        from cryptography.fernet import Fernet
+
+        keys = [k.strip() for k in self.token_encryption_keys.split(",") if k.strip()]
+        if not keys:
+            raise ValueError("TOKEN_ENCRYPTION_KEYS is required (Fernet key; `make run` / `nerava up` "
+                             "generate one): Tesla tokens are never stored in plaintext")
+        for k in keys:
+            try:
+                Fernet(k)
+            except (ValueError, TypeError):
+                raise ValueError("TOKEN_ENCRYPTION_KEYS holds an invalid Fernet key") from None
+        if self.env == "production" and self.vin_hash_key == "nerava-development-vin-hash-key":
+            raise ValueError("VIN_HASH_KEY must be set when ENV=production")
+        return self
+
+    def fleet_base(self, region: str) -> str:
+        if self.tesla_mock_mode:
+            return f"{self.tesla_simulator_url.rstrip('/')}/{region}"
+        return f"https://fleet-api.prd.{region}.vn.cloud.tesla.com"
+
+    def auth_base(self) -> str:
+        return self.tesla_simulator_url.rstrip("/") if self.tesla_mock_mode else self.tesla_auth_url
+
+    def token_base(self) -> str:
+        return self.tesla_simulator_url.rstrip("/") if self.tesla_mock_mode else self.tesla_token_url

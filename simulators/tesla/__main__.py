@@ -1,14 +1,15 @@
-"""``python -m simulators.tesla``: the tesla stand-in (port 8765, ``TESLA_SIM_PORT``).
+"""``python -m simulators.tesla``: the Tesla Fleet API stand-in (port 8765, ``TESLA_SIM_PORT``).
 
-Only the process and its health endpoint exist so far; the full stand-in
-is built with its context's issue."""
+OAuth (authorize with PKCE, rotating refresh tokens, RS256 id_token + JWKS), regional Fleet API
+(vehicles, vehicle_data, wake_up, fleet_telemetry_config), the error behaviour (401/403/404/405/408/
+421/429), a vehicle model on a virtual clock and the ``/_sim`` control API (telemetry spec §7).
+Seeds the demo account and VIN unless ``TESLA_SIM_SEED=none``."""
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from simulators.base import serve
+from simulators.tesla.app import build_app
 
-from simulators.base import health_route, serve
-
-app = Starlette(routes=[health_route("tesla")])
+app = build_app()
 
 if __name__ == "__main__":
     serve(app, "TESLA_SIM_PORT", 8765)

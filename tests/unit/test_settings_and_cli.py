@@ -55,7 +55,8 @@ def test_nerava_up_exits_non_zero_when_a_process_cannot_start(tmp_path):
 
 
 @pytest.mark.parametrize("module,cls,env", [
-    ("services.telemetry.config", "TelemetryConfig", {}),
+    ("services.telemetry.config", "TelemetryConfig",
+     {"TOKEN_ENCRYPTION_KEYS": "hWm8uS3Xy3pBq4gwXK8Yq3eQk3hQ2Qm9s3C2b9qXz1U=", "VIN_HASH_KEY": "a-real-vin-hash-key-0123"}),
     ("services.incentives.config", "IncentivesConfig", {}),
     ("services.wallet.config", "WalletConfig", {}),
     ("services.clo.config", "CloConfig", {}),
@@ -66,6 +67,8 @@ def test_production_refuses_mock_modes_it_did_not_ask_for(monkeypatch, capsys, m
     config_cls = getattr(importlib.import_module(module), cls)
     monkeypatch.setenv("ENV", "production")
     monkeypatch.setenv("NERAVA_JWT_SECRET", "a-real-production-secret-0123456789abcdef")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     with pytest.raises(SystemExit):
         load(config_cls)
     assert "production refuses" in capsys.readouterr().err

@@ -1,0 +1,256 @@
+"""Charging-session rules as plain Python (telemetry spec §2, §3.2, §3.4, §3.5). No I/O."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from typing import Any
+
+CHARGING = "charging"
+PAUSED = "paused"
+COMPLETE = "complete"
+UNPLUGGED = "unplugged"
+UNKNOWN = "unknown"
+UNREACHABLE = "unreachable"
+
+_CLASSES = {"Charging": CHARGING, "Starting": CHARGING, "Stopped": PAUSED, "NoPower": PAUSED,
+            "Complete": COMPLETE, "Disconnected": UNPLUGGED}
+
+END_REASONS = frozenset({"complete", "unplugged", "stopped", "no_power", "manual", "stale_cleanup",
+                         "disconnected", "max_duration", "admin_force_close", "telemetry_disconnected"})
+EARTH_RADIUS_M = 6_371_000.0
+MAX_SPEED_M_S = 70.0
+TRAIL_CAP = 120
+
+
+def classify(charging_state: str | None) -> str:
+    """Observation class of a Tesla ``charging_state`` (null/unknown → UNKNOWN)."""
+    return _CLASSES.get(charging_state or "", UNKNOWN)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    dedup_s: int = 30
+    stale_minutes: int = 15
+    pause_grace_minutes: int = 15
+    reopen_window_minutes: int = 30
+    max_session_hours: int = 24
+    match_radius_m: float = 500.0
+    ping_radius_m: float = 300.0
+    same_plugin_move_m: float = 500.0
+
+
+@dataclasses.dataclass
+class Observation:
+    """One read of the car (vehicle_data) or the merged telemetry state."""
+
+    observed_at: dt.datetime
+    charging_state: str | None = None
+    battery_level: int | None = None
+    charge_energy_added: float | None = None
+    charger_power: float | None = None
+    minutes_to_full_charge: float | None = None
+    time_to_full_charge: float | None = None
+    charger_voltage: float | None = None
+    charger_actual_current: float | None = None
+    conn_charge_cable: str | None = None
+    fast_charger_brand: str | None = None
+    fast_charger_type: str | None = None
+    fast_charger_present: bool | None = None
+    lat: float | None = None
+    lng: float | None = None
+
+    @property
+    def klass(self) -> str:
+        return classify(self.charging_state)
+
+    @classmethod
+    def from_vehicle_data(cls, data: dict[str, Any], observed_at: dt.datetime) -> "Observation":
+        cs = data.get("charge_state") or {}
+        ds = data.get("drive_state") or {}
+        lat = ds.get("latitude", ds.get("native_latitude"))
+        lng = ds.get("longitude", ds.get("native_longitude"))
+        return cls(observed_at=observed_at, charging_state=cs.get("charging_state"),
+                   battery_level=_int(cs.get("battery_level")),
+                   charge_energy_added=_float(cs.get("charge_energy_added")),
+                   charger_power=_float(cs.get("charger_power")),
+                   minutes_to_full_charge=_float(cs.get("minutes_to_full_charge")),
+                   time_to_full_charge=_float(cs.get("time_to_full_charge")),
+                   charger_voltage=_float(cs.get("charger_voltage")),
+                   charger_actual_current=_float(cs.get("charger_actual_current")),
+                   conn_charge_cable=_text(cs.get("conn_charge_cable")),
+                   fast_charger_brand=_text(cs.get("fast_charger_brand")),
+                   fast_charger_type=_text(cs.get("fast_charger_type")),
+                   fast_charger_present=cs.get("fast_charger_present"),
+                   lat=_float(lat), lng=_float(lng))
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return None if v is None else int(round(float(v)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(v: Any) -> float | None:
+    try:
+        return None if v is None else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(v: Any) -> str | None:
+    if not isinstance(v, str) or not v or v == "<invalid>":
+        return None
+    return v
+
+
+def minutes_to_full(obs: Observation | None) -> float | None:
+    if obs is None:
+        return None
+    if obs.minutes_to_full_charge is not None and obs.minutes_to_full_charge > 0:
+        return obs.minutes_to_full_charge
+    if obs.time_to_full_charge is not None and obs.time_to_full_charge > 0:
+        return obs.time_to_full_charge * 60
+    return None
+
+
+def recommended_interval_s(charging: bool, mtf: float | None) -> int:
+    if charging and mtf is not None:
+        return int(max(120, mtf * 30))
+    return 300
+
+
+def next_poll_at(now: dt.datetime, mtf: float | None) -> dt.datetime:
+    if mtf is None:
+        return now + dt.timedelta(minutes=5)
+    return now + dt.timedelta(minutes=min(10.0, max(2.0, mtf / 2)))
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bounding_box(lat: float, lng: float, radius_m: float) -> tuple[float, float, float, float]:
+    """A prefilter box that contains the whole circle (never used as the match itself)."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M) * 1.01
+    dlng = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    return lat - dlat, lat + dlat, lng - dlng, lng + dlng
+
+
+def valid_point(lat: float | None, lng: float | None) -> bool:
+    if lat is None or lng is None or not (math.isfinite(lat) and math.isfinite(lng)):
+        return False
+    if lat == 0 and lng == 0:
+        return False
+    return -90 <= lat <= 90 and -180 <= lng <= 180
+
+
+def append_trail(trail: list[dict[str, Any]], lat: float, lng: float, ts: dt.datetime,
+                 prev_ts_parser) -> tuple[list[dict[str, Any]], bool]:
+    """Append a device point; a point implying > 70 m/s is dropped and flagged (True)."""
+    if trail:
+        last = trail[-1]
+        seconds = (ts - prev_ts_parser(last["ts"])).total_seconds()
+        dist = haversine_m(last["lat"], last["lng"], lat, lng)
+        if dist > 0 and (seconds <= 0 or dist / seconds > MAX_SPEED_M_S):
+            return trail, True
+    trail = [*trail, {"lat": lat, "lng": lng, "ts": ts.isoformat()}]
+    return trail[-TRAIL_CAP:], False
+
+
+def connector_type(obs: Observation, charger_connectors: list[str] | None) -> str | None:
+    dc = bool(obs.fast_charger_present) or (obs.fast_charger_type not in (None, "<invalid>"))
+    if dc:
+        t = (obs.fast_charger_type or "").lower()
+        if t in ("tesla", "supercharger"):
+            return "Tesla"
+        if t in ("ccs", "combo"):
+            return "CCS"
+        if t == "chademo":
+            return "CHAdeMO"
+        return None
+    if charger_connectors and len(charger_connectors) == 1:
+        return charger_connectors[0]
+    return "Tesla"
+
+
+def unmatched_network(obs: Observation) -> str | None:
+    return "Tesla" if (obs.fast_charger_type or "").lower() in ("tesla", "supercharger") else None
+
+
+def quality_score(duration_minutes: int, kwh: float | None, verified: bool, battery_start: int | None,
+                  battery_end: int | None, ended_reason: str | None = None) -> int:
+    if ended_reason == "admin_force_close" or duration_minutes > 1440:
+        return 0
+    score = 50
+    if duration_minutes > 240:
+        score -= 50
+    elif duration_minutes >= 15:
+        score += 20
+    elif duration_minutes >= 5:
+        score += 10
+    elif duration_minutes < 2:
+        score -= 30
+    if kwh is not None:
+        if kwh > 1:
+            score += 15
+        elif kwh > 0:
+            score += 5
+    if verified:
+        score += 10
+    if battery_start is not None and battery_end is not None and battery_end > battery_start:
+        score += 5
+    return max(0, min(100, score))
+
+
+def duration_minutes(start: dt.datetime, end: dt.datetime) -> int:
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    kind: str  # create | update | end | touch | observe
+    reason: str | None = None
+
+
+def decide(open_session: dict[str, Any] | None, klass: str, now: dt.datetime, rules: Rules) -> Decision:
+    """The §2 table: what one observation does to the VIN's session."""
+    if open_session is None:
+        return Decision("create") if klass == CHARGING else Decision("observe")
+    if klass == CHARGING:
+        return Decision("update")
+    if klass == PAUSED:
+        paused_since = open_session.get("paused_since") or now
+        if now - paused_since >= dt.timedelta(minutes=rules.pause_grace_minutes):
+            return Decision("end", open_session.get("paused_reason") or "stopped")
+        return Decision("pause")
+    if klass == COMPLETE:
+        return Decision("end", "complete")
+    if klass == UNPLUGGED:
+        return Decision("end", "unplugged")
+    return Decision("touch")
+
+
+def is_stale(last_observed_at: dt.datetime, now: dt.datetime, rules: Rules) -> bool:
+    return now - last_observed_at >= dt.timedelta(minutes=rules.stale_minutes)
+
+
+def same_plugin(prev: dict[str, Any], obs: Observation, last_unplugged_at: dt.datetime | None,
+                rules: Rules) -> bool:
+    """Since that end: no UNPLUGGED, ``charge_energy_added`` not lower, moved ≤ 500 m."""
+    ended = prev.get("end_detected_at")
+    if ended is None:
+        return False
+    if last_unplugged_at is not None and last_unplugged_at >= prev.get("session_start", ended):
+        return False
+    last_energy = prev.get("last_energy")
+    if last_energy is not None and obs.charge_energy_added is not None and obs.charge_energy_added < last_energy:
+        return False
+    if None not in (prev.get("end_lat"), prev.get("end_lng"), obs.lat, obs.lng):
+        if haversine_m(prev["end_lat"], prev["end_lng"], obs.lat, obs.lng) > rules.same_plugin_move_m:
+            return False
+    return True
