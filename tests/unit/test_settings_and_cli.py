@@ -58,7 +58,7 @@ def test_nerava_up_exits_non_zero_when_a_process_cannot_start(tmp_path):
     ("services.telemetry.config", "TelemetryConfig", {}),
     ("services.incentives.config", "IncentivesConfig", {}),
     ("services.wallet.config", "WalletConfig", {}),
-    ("services.clo.config", "CloConfig", {}),
+    ("services.clo.config", "CloConfig", {"FIDEL_WEBHOOK_SECRET": "whsec-production"}),
 ])
 def test_production_refuses_mock_modes_it_did_not_ask_for(monkeypatch, capsys, module, cls, env):
     import importlib
@@ -66,6 +66,8 @@ def test_production_refuses_mock_modes_it_did_not_ask_for(monkeypatch, capsys, m
     config_cls = getattr(importlib.import_module(module), cls)
     monkeypatch.setenv("ENV", "production")
     monkeypatch.setenv("NERAVA_JWT_SECRET", "a-real-production-secret-0123456789abcdef")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     with pytest.raises(SystemExit):
         load(config_cls)
     assert "production refuses" in capsys.readouterr().err
