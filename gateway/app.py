@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from gateway import codec
+from gateway import codec, pan_guard
 from gateway.routes import Route, Router, routes_for
 from kit import errors
 from kit.access import PUBLIC_METHODS, WEBHOOK_HEADER_PREFIXES
@@ -244,6 +244,11 @@ class Gateway:
         body = await request.body() if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
         if len(body) > MAX_BODY_BYTES:
             return error_response(413, "Request body too large", rid)
+
+        if pan_guard.applies(request.url.path) and pan_guard.violates(
+                request.url.path, request.query_params.multi_items(), body):
+            pan_guard.REJECTIONS.inc()
+            return error_response(400, pan_guard.SENSITIVE_DATA_MESSAGE, rid)
 
         msg = b.request_cls()
         route = b.route

@@ -10,6 +10,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from prometheus_client import Counter
+
+# One counter for the gateway and the services (clo.md §3.2 metric name).
+SENSITIVE_DATA_REJECTIONS = Counter("clo_sensitive_data_rejections_total",
+                                    "Requests refused because they carried card numbers or security codes")
+
 SENSITIVE_DATA_MESSAGE = ("Card numbers and security codes must not be sent; "
                           "link cards through the Fidel SDK")
 

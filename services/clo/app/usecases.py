@@ -42,7 +42,6 @@ UNVERIFIED = Counter("clo_webhook_unverified_total", "Webhooks accepted unverifi
 REWARDS = Counter("clo_rewards_total", "Reward state changes", ["state"])
 CLAWBACK_CENTS = Counter("clo_clawback_cents_total", "Cents clawed back")
 SESSION_CHECKS = Counter("clo_session_check_total", "Charging-session checks", ["result"])
-SENSITIVE_REJECTIONS = Counter("clo_sensitive_data_rejections_total", "Requests refused for card data")
 
 
 def reply(status: str, **fields: Any) -> dict[str, Any]:

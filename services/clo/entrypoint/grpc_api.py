@@ -8,25 +8,32 @@ from google.protobuf.message import Message
 
 from kit import errors
 from kit.interceptors import current_principal, require_roles
-from kit.sensitive import SENSITIVE_DATA_MESSAGE, contains_pan
+from kit.sensitive import SENSITIVE_DATA_MESSAGE, SENSITIVE_DATA_REJECTIONS, contains_pan
 from nerava.clo.v1 import clo_pb2, clo_pb2_grpc
-from services.clo.app.usecases import SENSITIVE_REJECTIONS, CloUseCases
+from services.clo.app.usecases import CloUseCases
 from services.clo.domain.cards import brand
 from services.clo.domain.offers import Offer, OfferInvalid, format_local, parse_local, percent_to_bps
 
 ADMIN_REQUIRED = "Admin access required"
 
 
+def _repeated(field) -> bool:
+    rep = getattr(field, "is_repeated", None)  # protobuf ≥ 5; older versions only have the label
+    if rep is not None:
+        return rep() if callable(rep) else bool(rep)
+    return field.label == field.LABEL_REPEATED
+
+
 def guard(msg: Message) -> None:
     """The service's half of the PAN guard (clo.md §3.2): scan every string field, at any depth."""
     for field, value in msg.ListFields():
         if field.type == field.TYPE_STRING:
-            values = value if field.label == field.LABEL_REPEATED else [value]
+            values = value if _repeated(field) else [value]
             if any(contains_pan(v) for v in values):
-                SENSITIVE_REJECTIONS.inc()
+                SENSITIVE_DATA_REJECTIONS.inc()
                 raise errors.InvalidArgument(SENSITIVE_DATA_MESSAGE, reason="SENSITIVE_DATA")
         elif field.type == field.TYPE_MESSAGE and field.message_type.full_name != "google.api.HttpBody":
-            for sub in (value if field.label == field.LABEL_REPEATED else [value]):
+            for sub in (value if _repeated(field) else [value]):
                 if isinstance(sub, Message):
                     guard(sub)
 
