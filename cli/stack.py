@@ -102,6 +102,14 @@ class Stack:
         env["FIDEL_API_URL"] = env.get("FIDEL_API_URL", f"http://127.0.0.1:{self.ports.simulators['fidel']}/v1")
         if self.with_simulators:  # the real stripe SDK is pointed at the fake Stripe server
             env["STRIPE_API_BASE"] = env.get("STRIPE_API_BASE", f"http://127.0.0.1:{self.ports.simulators['stripe']}")
+        # Fidel webhooks: the simulator signs for the gateway's URL with the service's secret (clo.md §7)
+        gateway_url = f"http://127.0.0.1:{self.ports.gateway}"
+        env.setdefault("FIDEL_WEBHOOK_BASE_URL", gateway_url)
+        env.setdefault("SIM_WEBHOOK_BASE_URL", env["FIDEL_WEBHOOK_BASE_URL"])
+        if env.get("ENV", "development") != "production":
+            env.setdefault("FIDEL_WEBHOOK_SECRET", "fidel-dev-webhook-secret")
+        if env.get("FIDEL_WEBHOOK_SECRET"):
+            env.setdefault("SIM_WEBHOOK_SECRET", env["FIDEL_WEBHOOK_SECRET"])
         if name in SERVICES:
             env["GRPC_PORT"] = str(self.ports.services[name])
         if name in self.ports.metrics:

@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from gateway import codec
+from gateway import codec, pan_guard
 from gateway.docs import docs_routes
 from gateway.edge import API_CSP, SECURITY_HEADERS, SecurityHeaders, ascii_header_value, clean_request_id
 from gateway.ratelimit import RateLimiter
+from gateway import codec, pan_guard
 from gateway.routes import Route, Router, routes_for
 from kit import errors
 from kit.access import PUBLIC_METHODS, WEBHOOK_HEADER_PREFIXES
@@ -289,6 +290,11 @@ class Gateway:
             body = await read_body(request)
             if body is None:
                 return error_response(413, "Request body too large", rid)
+
+        if pan_guard.applies(request.url.path) and pan_guard.violates(
+                request.url.path, request.query_params.multi_items(), body):
+            pan_guard.REJECTIONS.inc()
+            return error_response(400, pan_guard.SENSITIVE_DATA_MESSAGE, rid)
 
         msg = b.request_cls()
         route = b.route

@@ -1,14 +1,12 @@
-"""``python -m simulators.fidel``: the fidel stand-in (port 8790, ``FIDEL_SIM_PORT``).
+"""``python -m simulators.fidel``: the Fidel simulator (port 8790, ``FIDEL_SIM_PORT``).
 
-Only the process and its health endpoint exist so far; the full stand-in
-is built with its context's issue."""
+See ``simulators/fidel/app.py`` and docs/services/clo.md for the API and the control knobs."""
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from simulators.base import serve
+from simulators.fidel.app import build_app
 
-from simulators.base import health_route, serve
-
-app = Starlette(routes=[health_route("fidel")])
+app = build_app()
 
 if __name__ == "__main__":
     serve(app, "FIDEL_SIM_PORT", 8790)

@@ -59,7 +59,7 @@ def test_nerava_up_exits_non_zero_when_a_process_cannot_start(tmp_path):
      {"TOKEN_ENCRYPTION_KEYS": "hWm8uS3Xy3pBq4gwXK8Yq3eQk3hQ2Qm9s3C2b9qXz1U=", "VIN_HASH_KEY": "a-real-vin-hash-key-0123"}),
     ("services.incentives.config", "IncentivesConfig", {}),
     ("services.wallet.config", "WalletConfig", {}),
-    ("services.clo.config", "CloConfig", {}),
+    ("services.clo.config", "CloConfig", {"FIDEL_WEBHOOK_SECRET": "whsec-production"}),
 ])
 def test_production_refuses_mock_modes_it_did_not_ask_for(monkeypatch, capsys, module, cls, env):
     import importlib
