@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := tools/node_modules/.bin/buf
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv gen check-gen protodeps buf lint-protos breaking migrate bench clean help
+.PHONY: run test venv gen check-gen protodeps buf lint-protos breaking migrate bench bench-tools clean help
 
 help:
 	@echo "make run    - install, generate, migrate and start the whole stack (SQLite, simulators)"
@@ -55,7 +55,13 @@ run: venv gen
 test: venv gen
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: venv gen
+# wrk (Debian) is the HTTP load generator; installed on first use.
+bench-tools:
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 \
+	  || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null) \
+	  || (echo "could not install wrk: apt-get install wrk" && exit 1)
+
+bench: venv gen bench-tools
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
