@@ -8,7 +8,7 @@ DOCS_ASSETS := tools/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv gen check-gen protodeps buf docs-assets browser lint-protos breaking migrate bench clean help
+.PHONY: run test venv gen check-gen protodeps buf docs-assets browser lint-protos breaking migrate bench bench-tools clean help
 
 help:
 	@echo "make run    - install, generate, migrate and start the whole stack (SQLite, simulators)"
@@ -68,7 +68,13 @@ run: venv gen docs-assets
 test: venv gen docs-assets browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: venv gen
+# wrk (Debian) is the HTTP load generator; installed on first use.
+bench-tools:
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -q wrk >/dev/null 2>&1 \
+	  || ($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q wrk >/dev/null) \
+	  || (echo "could not install wrk: apt-get install wrk" && exit 1)
+
+bench: venv gen bench-tools
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

@@ -26,7 +26,6 @@ from gateway import codec, pan_guard
 from gateway.docs import docs_routes
 from gateway.edge import API_CSP, SECURITY_HEADERS, SecurityHeaders, ascii_header_value, clean_request_id
 from gateway.ratelimit import RateLimiter
-from gateway import codec, pan_guard
 from gateway.routes import Route, Router, routes_for
 from kit import errors
 from kit.access import PUBLIC_METHODS, WEBHOOK_HEADER_PREFIXES
