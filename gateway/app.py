@@ -16,6 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -225,13 +226,24 @@ class Gateway:
                     return error_response(429, f"Rate limit exceeded ({decision.limit} per client and path); "
                                                f"retry in {decision.retry_after_header} s", rid,
                                           {"retry-after": decision.retry_after_header})
+            if request.method == "OPTIONS":  # not a CORS preflight (the CORS middleware answers those)
+                allowed = self.router.allowed_methods(request.url.path)
+                status = 204 if allowed else 404
+                if not allowed:
+                    return error_response(404, "Not Found", rid)
+                return Response(status_code=204, headers={"allow": ", ".join([*allowed, "OPTIONS"]),
+                                                          "x-request-id": rid})
             route, variables, exists = self.router.match(request.method, request.url.path)
             if route is None:
                 if request.method == "HEAD":
                     route, variables, exists = self.router.match("GET", request.url.path)
                 if route is None:
-                    status = 405 if exists else 404
-                    return error_response(status, "Method Not Allowed" if exists else "Not Found", rid)
+                    if exists:
+                        status = 405
+                        allow = ", ".join(self.router.allowed_methods(request.url.path))
+                        return error_response(405, "Method Not Allowed", rid, {"allow": allow})
+                    status = 404
+                    return error_response(404, "Not Found", rid)
             route_label = route.template
             resp = await self._dispatch(self.bound[route], variables, request, rid)
             status = resp.status_code
@@ -409,7 +421,7 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
         StarletteRoute("/readyz", readyz, methods=["GET"]),
         StarletteRoute("/openapi.json", openapi, methods=["GET"]),
         *docs_routes(docs_dir),
-        StarletteRoute("/{path:path}", gw.handle, methods=methods),
+        StarletteRoute("/{path:path}", gw.handle, methods=methods + ["OPTIONS"]),
     ]
     middleware = [
         Middleware(SecurityHeaders),
@@ -424,6 +436,11 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
         yield
         await gw.stop()
 
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        # Starlette's own 404/405 (paths no route pattern can match, e.g. with a newline) as JSON
+        return error_response(exc.status_code, exc.detail, clean_request_id(request.headers.get("x-request-id")),
+                              dict(exc.headers or {}))
+
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled gateway error", exc_info=exc)
         return error_response(500, "Internal server error", clean_request_id(request.headers.get("x-request-id")),
@@ -432,4 +449,4 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
     from contextlib import asynccontextmanager
 
     return Starlette(routes=routes, middleware=middleware, lifespan=asynccontextmanager(lifespan),
-                     exception_handlers={Exception: unexpected})
+                     exception_handlers={HTTPException: http_error, Exception: unexpected})

@@ -25,6 +25,15 @@ _WRAPPERS = {
     "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.BytesValue",
 }
 
+_NUMERIC = frozenset({
+    FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
+    FieldDescriptor.TYPE_SFIXED64,
+})
+
+_NUMERIC_WRAPPERS = frozenset(w for w in _WRAPPERS if "Bool" not in w and "String" not in w and "Bytes" not in w)
+
 Encoder = Callable[[Message], Any]
 _cache: dict[str, Encoder] = {}
 
@@ -161,8 +170,25 @@ def _normalise(obj: Any, desc: Descriptor) -> Any:
     out = dict(obj)
     for key, value in obj.items():
         f = desc.fields_by_name.get(key)
-        if f is None or f.message_type is None or value is None:
+        if f is None or value is None:
             continue
+        numeric = f.type in _NUMERIC or (f.message_type is not None and f.message_type.full_name in _NUMERIC_WRAPPERS)
+        if numeric and (isinstance(value, bool) or (
+                isinstance(value, list) and any(isinstance(v, bool) for v in value))):
+            # protobuf's parser would read true/false as 1/0
+            raise DecodeError(f"Invalid request: {key} must be a number, not a boolean")
+        if f.message_type is None:
+            if _is_repeated(f) and not isinstance(value, list):
+                raise DecodeError(f"Invalid request: {key} must be an array")
+            continue
+        is_map = f.message_type.GetOptions().map_entry
+        if _is_repeated(f) and not is_map and not isinstance(value, list):
+            raise DecodeError(f"Invalid request: {key} must be an array")
+        plain = is_map or not f.message_type.full_name.startswith("google.")
+        items = value if _is_repeated(f) and not is_map else [value]
+        if plain and any(v is not None and not isinstance(v, dict) for v in items):
+            # protobuf's parser would iterate a string's characters as (ignored) keys
+            raise DecodeError(f"Invalid request: {key} must be an object")
         if f.message_type.full_name == "google.protobuf.Timestamp":
             if _is_repeated(f) and isinstance(value, list):
                 out[key] = [_fix_ts(v) for v in value]

@@ -86,7 +86,8 @@ def _comments() -> dict[str, str]:
 class _Schemas:
     """Component schemas in two flavours. Output (responses): every key is present (``required``),
     fields with presence may be ``null``. Input (request bodies, ``<name>.Input``): every key is
-    optional, unknown keys are ignored, timestamps may carry an offset."""
+    optional and may be ``null`` (= not given), unknown keys are ignored, timestamps may carry an
+    offset."""
 
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
@@ -111,6 +112,8 @@ class _Schemas:
             props = {}
             for f in desc.fields:
                 schema = self.field(f)
+                if self.input:  # the gateway reads null as "not given" (protojson)
+                    schema = nullable(schema)
                 comment = _comments().get(f"{desc.full_name}.{f.name}")
                 if comment:
                     schema = {**schema, "description": comment}
@@ -146,8 +149,12 @@ class _Schemas:
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema:
         return {"oneOf": [schema, {"type": "null"}]}
+    if "oneOf" in schema:
+        return schema if {"type": "null"} in schema["oneOf"] else {"oneOf": [*schema["oneOf"], {"type": "null"}]}
     if "type" not in schema:
         return schema  # already accepts anything
+    if isinstance(schema["type"], list):
+        return schema  # already nullable
     out = {**schema, "type": [schema["type"], "null"]}
     if "enum" in out:
         out["enum"] = [*out["enum"], None]
@@ -200,7 +207,7 @@ def document(routes: list[Route], title: str = "Nerava API", version: str = "1.0
             f = req.fields_by_name[r.body]
             if _webhook(r):
                 op["requestBody"] = {"required": False, "content": {"*/*": {"schema": {
-                    "type": "string", "description": "the provider's raw bytes, passed on unchanged"}}}}
+                    "description": "the provider's raw bytes (any content), passed on unchanged"}}}}
             else:
                 schemas.input = True
                 op["requestBody"] = {"required": True, "content": {"application/json": {

@@ -3,8 +3,9 @@
 Supports the http rule grammar the contracts use: literal segments, ``{field}`` (one segment),
 ``{field=literal/segments}``, ``{field=*}``, ``{field=**}`` and nested field paths ``{a.b}``;
 ``body`` (``*``, a field, or none), ``response_body`` and ``additional_bindings``. Both
-trailing-slash forms of every path are served. Literal paths win over templated ones, then the
-template with more literal segments.
+trailing-slash forms of every path are served. Literal paths win over templated ones (and are
+reserved: a literal path never binds a template variable of another method), then the template
+with more literal segments.
 """
 from __future__ import annotations
 
@@ -129,6 +130,9 @@ class Router:
         r = self._literal.get((http_method, path))
         if r is not None:
             return r, {}, True
+        if path in self._known_paths:
+            # a literal path is reserved: `GET /v1/charging-sessions/poll` is a 405, not session "poll"
+            return None, {}, True
         for r in self._templated.get(http_method, ()):
             m = r.regex.match(path) or r.regex.match(path + "/")
             if m:
@@ -136,3 +140,14 @@ class Router:
         other = path in self._known_paths or any(
             r.regex.match(path) for lst in self._templated.values() for r in lst)
         return None, {}, other
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The HTTP methods served at ``path`` (the ``Allow`` header of a 405)."""
+        path = normalise_path(path)
+        methods = {m for (m, p) in self._literal if p == path}
+        for method, lst in ({} if methods else self._templated).items():
+            if any(r.regex.match(path) or r.regex.match(path + "/") for r in lst):
+                methods.add(method)
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)

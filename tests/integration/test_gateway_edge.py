@@ -233,6 +233,7 @@ async def test_error_responses_carry_the_request_id(h):
     (b'{"amount_cents": 1.5}', "amount_cents"),
     (b'{"amount_cents": 99999999999}', "amount_cents"),
     (b"[1, 2]", "JSON object"),
+    (b'{"amount_cents": true}', "amount_cents must be a number"),
     (b"{not json", "Malformed JSON"),
 ])
 async def test_wrong_types_and_malformed_json_are_400_with_detail(h, body, needle):
@@ -240,6 +241,18 @@ async def test_wrong_types_and_malformed_json_are_400_with_detail(h, body, needl
                             headers={**bearer(), "content-type": "application/json"})
     assert r.status_code == 400, r.text
     assert needle in r.json()["detail"]
+    assert not h.fakes.calls
+
+
+@pytest.mark.parametrize("body,needle", [
+    ({"name": "x", "caps": "AAA"}, "caps must be an object"),
+    ({"name": "x", "rules": [1]}, "rules must be an object"),
+    ({"name": "x", "partner_ids": "p1"}, "partner_ids must be an array"),
+    ({"name": "x", "rules": {"charger_ids": "c1"}}, "charger_ids must be an array"),
+])
+async def test_objects_and_arrays_of_the_wrong_kind_are_400(h, body, needle):
+    r = await h.client.post("/v1/campaigns/", json=body, headers=bearer())
+    assert r.status_code == 400 and needle in r.json()["detail"]
     assert not h.fakes.calls
 
 
@@ -261,6 +274,9 @@ async def test_unknown_path_404_wrong_method_405_with_detail(h):
     assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
     r = await h.client.put("/v1/wallet/balance", headers=bearer())
     assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
+    assert r.headers["allow"] == "GET, HEAD"
+    r = await h.client.delete("/v1/campaigns/c-1", headers=bearer())
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, PUT"
 
 
 async def test_missing_and_invalid_tokens_are_401_with_detail_object(h):
@@ -281,3 +297,15 @@ async def test_the_access_token_cookie_is_accepted(h):
     r = await h.client.get("/v1/wallet/balance", headers={"cookie": f"access_token={jwt}"})
     assert r.status_code == 200 and r.json()["available_cents"] == 7
     assert h.fakes.last("GetBalance").metadata["authorization"] == f"Bearer {jwt}"
+
+
+async def test_paths_no_route_can_match_are_a_json_404(h):
+    r = await h.client.post("/v1/campaigns/a%0Ab/pause", headers=bearer())
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+    assert r.headers["content-type"].startswith("application/json")
+
+
+async def test_options_without_cors_lists_the_allowed_methods(h):
+    r = await h.client.options("/v1/campaigns/c-1")
+    assert r.status_code == 204 and r.headers["allow"] == "GET, HEAD, PUT, OPTIONS"
+    assert (await h.client.options("/v1/nope")).status_code == 404

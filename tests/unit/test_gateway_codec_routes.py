@@ -99,6 +99,16 @@ def test_unknown_and_wrong_method(router):
     assert router.match("GET", "/v1/nope") == (None, {}, False)
     route, _, exists = router.match("DELETE", "/v1/wallet/balance")
     assert route is None and exists
+    assert router.allowed_methods("/v1/wallet/balance") == ["GET", "HEAD"]
+    assert router.allowed_methods("/v1/campaigns/c1/") == ["GET", "HEAD", "PUT"]
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/v1/charging-sessions/poll"),
+                                         ("DELETE", "/v1/clo/cards/session")])
+def test_literal_paths_are_reserved_from_templates_of_other_methods(router, method, path):
+    route, variables, exists = router.match(method, path)
+    assert route is None and exists and variables == {}
+    assert method not in router.allowed_methods(path)
 
 
 def test_every_rest_endpoint_of_the_spec_has_a_route(router):
