@@ -14,7 +14,7 @@ from kit.clock import SystemClock
 from kit.db import Database
 from nerava.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from services.wallet.app.usecases import WalletUseCases
-from services.wallet.domain.wallet import WithdrawalPolicy
+from services.wallet.config import WalletConfig
 from services.wallet.entrypoint.grpc_api import WalletApi
 
 SECRET = "integration-secret-0123456789-abcdefghijkl"
@@ -25,7 +25,7 @@ async def wallet_server(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'wallet.db'}"
     await asyncio.to_thread(migrations.upgrade, "wallet", url)
     db = Database(url)
-    api = WalletApi(WalletUseCases(db, SystemClock(), WithdrawalPolicy()))
+    api = WalletApi(WalletUseCases(db, SystemClock(), WalletConfig()))
     port = free_port()
     stop = asyncio.Event()
     spec = server.ServiceSpec(

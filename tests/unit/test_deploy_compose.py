@@ -45,6 +45,10 @@ def known_env_vars() -> set[str]:
         mod = importlib.import_module(f"services.{ctx}.config")
         classes += [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, ServiceConfig)]
     names = {f.alias for cls in classes for f in cls.model_fields.values() if f.alias}
+    for cls in classes:  # AliasChoices("NEW_NAME", "OLD_NAME"): every choice is read
+        for f in cls.model_fields.values():
+            choices = getattr(f.validation_alias, "choices", None) or []
+            names |= {c for c in choices if isinstance(c, str)}
     # read with os.environ: kit/server.py, simulators/, cli/ops.py, kit/settings.upstream_addr users
     names |= {"GRPC_PORT", "SIMULATOR_HOST", "TESLA_SIM_PORT", "FAKE_STRIPE_PORT", "FIDEL_SIM_PORT",
               "NERAVA_RUN_DIR"}
