@@ -275,3 +275,41 @@ async def test_status_reads_the_car_at_most_every_15_minutes_without_waking(h):
     await h.sim.patch(f"/_sim/vehicles/{VIN}", json={"state": "asleep"})
     assert (await h.uc.tesla_status("driver-st")).vehicle.battery_level == 71  # asleep: falls back, no wake
     assert await _paths(h, n) == ["vehicle_data", "vehicle_data"]
+
+
+async def test_background_ping_force_close_and_charger_reads(h):
+    assert await h.uc.background_ping("driver-bp", 10.0, 10.0) == {"matched": False}
+    assert (await h.uc.background_ping("driver-bp", 30.3979, -97.7044))["reason"] == "no_tesla_connection"
+    with pytest.raises(errors.InvalidArgument):
+        await h.uc.background_ping("driver-bp", 30.3979, None)
+    await h.connect("driver-bp")
+    await h.script(VIN, (0, "plug_in", {"power_kw": 11}))
+    await h.advance(10)
+    r = await h.uc.background_ping("driver-bp", 30.3980, -97.7045)  # ≤ 300 m: one poll
+    assert r["matched"] and r["session_active"] and r["charger_id"] == "demo-charger-austin-domain"
+    sid = r["session_id"]
+    again = await h.uc.background_ping("driver-bp", 30.3980, -97.7045)  # open: trail point only
+    assert again == {"matched": True, "session_active": True, "session_id": sid, "already_active": True}
+    await h.advance(20 * 60)
+    await h.uc.poll("driver-bp", None, None)
+    s, ended = await h.uc.force_close(sid, "fraud review")
+    assert ended and s["ended_reason"] == "admin_force_close" and s["quality_score"] == 0
+    assert s["duration_minutes"] == 20
+    s2, ended2 = await h.uc.force_close(sid, "again")
+    assert not ended2 and s2["ended_reason"] == "admin_force_close"
+    evs = await events(h)
+    assert [(k, p["ended_reason"], p["quality_score"]) for _, k, p in evs] == [(sid, "admin_force_close", 0)]
+    rows, total = await h.uc.list_chargers("austin", "", "TX", None, None)
+    assert total == 3 and {r["id"]: r["total_sessions"] for r in rows}["demo-charger-austin-domain"] == 1
+    util = await h.uc.charger_utilization(["demo-charger-austin-domain,unknown"], 7)
+    assert util == [{"charger_id": "demo-charger-austin-domain", "total_sessions": 1, "unique_drivers": 1,
+                     "avg_duration_minutes": 20.0},
+                    {"charger_id": "unknown", "total_sessions": 0, "unique_drivers": 0, "avg_duration_minutes": 0.0}]
+    with pytest.raises(errors.InvalidArgument):
+        await h.uc.charger_utilization([], 91)
+    with pytest.raises(errors.InvalidArgument):
+        await h.uc.list_chargers("", "", "", 0, None)
+    c = await h.uc.get_charger("demo-charger-austin-domain")
+    assert c["network_name"] == "Tesla" and c["zone_id"] == "austin-north" and c["connector_types"] == ["Tesla"]
+    with pytest.raises(errors.NotFound):
+        await h.uc.get_charger("nope")
