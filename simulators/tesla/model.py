@@ -175,6 +175,18 @@ class SimError(Exception):
         self.headers = headers or {}
 
 
+_INITIAL: list[tuple[str, Any]] = []
+
+
+def _initial_key() -> tuple[str, Any]:
+    """The first signing key, generated once per process (RSA generation is slow); rotation makes new ones."""
+    if not _INITIAL:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        _INITIAL.append((secrets.token_hex(8), rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+    return _INITIAL[0]
+
+
 def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -183,8 +195,7 @@ class World:
     def __init__(self, client_id: str, client_secret: str) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.clock = VirtualClock()
-        self._keys: list[tuple[str, Any]] = []
-        self.rotate_keys()
+        self._keys: list[tuple[str, Any]] = [_initial_key()]
         self.reset()
 
     # ------------------------------------------------------------------ state

@@ -76,7 +76,8 @@ def test_connect_plug_in_poll_unplug_and_session_ended(gw, sim, tstack):
     st = gw.get("/v1/auth/tesla/status", headers=auth(driver)).json()
     assert st["connected"] is True and st["vin"] == VIN[-4:] and st["vehicle_name"] == "Demo Model Y"
 
-    # asleep, no session: no wake
+    # asleep, no session: no wake (T1 just read the car: wait out the 30 s dedup)
+    advance(sim, 31)
     p = gw.post("/v1/charging-sessions/poll", headers=auth(driver)).json()
     assert p["session_active"] is False and p["vehicle_asleep"] is True and p["recommended_interval_s"] == 300
 

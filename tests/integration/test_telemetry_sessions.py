@@ -38,15 +38,16 @@ async def test_connect_select_and_full_session_with_true_end_time(h):
         enc = (await conn.execute(sa.select(tesla_connections.c.access_token_enc))).scalar()
     assert not enc.startswith("sim-at-")  # encrypted at rest
 
-    # asleep, no session: one attempt, never a wake
+    # asleep, no session: one attempt, never a wake (T1 above read the car: wait out the dedup)
+    await h.advance(31)
     assert await h.uc.poll("driver-1", None, None) == {"session_active": False, "vehicle_asleep": True,
                                                        "recommended_interval_s": 300}
     reqs = (await h.sim.get("/_sim/requests")).json()["requests"]
     assert not any("wake_up" in r["path"] for r in reqs)
 
-    await h.script(VIN, (60, "plug_in", {"dc": True, "power_kw": 30, "fast_charger_type": "Tesla"}),
-                   (60 + 1800, "unplug", {}))
-    await h.advance(120)  # plugged in at T0+60, charging
+    await h.script(VIN, (29, "plug_in", {"dc": True, "power_kw": 30, "fast_charger_type": "Tesla"}),
+                   (29 + 1800, "unplug", {}))
+    await h.advance(89)  # plugged in at T0+60, charging
     r = await h.uc.poll("driver-1", 30.3979, -97.7044)
     assert r["session_active"] is True and r["cached"] is False and r["charger_power_kw"] == 30
     sid = r["session_id"]
@@ -198,3 +199,117 @@ async def test_revoked_consent_marks_reauth_and_poll_says_token_expired(h):
     async with h.db.read() as conn:
         assert (await conn.execute(sa.select(tesla_connections.c.status))).scalar() == "reauth_required"
     assert (await h.uc.poll("driver-r", None, None))["error"] == "token_expired"
+
+
+async def _paths(h, since: int = 0) -> list[str]:
+    return [r["path"].rsplit("/", 1)[-1] for r in (await h.sim.get("/_sim/requests")).json()["requests"][since:]]
+
+
+async def test_open_session_408_wakes_once_then_reads(h):
+    await h.connect("driver-k")
+    await h.script(VIN, (0, "plug_in", {"power_kw": 11}))
+    await h.advance(10)
+    sid = (await h.uc.poll("driver-k", None, None))["session_id"]
+    await h.sim.post("/_sim/faults", json={"path": "vehicle_data", "status": 408, "count": 1})
+    await h.advance(60)
+    n = len((await h.sim.get("/_sim/requests")).json()["requests"])
+    r = await h.uc.poll("driver-k", None, None)
+    assert r["session_active"] is True and r["session_id"] == sid and r["cached"] is False
+    assert await _paths(h, n) == ["vehicle_data", "wake_up", "vehicle_data"]
+    # a second 408 within 10 minutes: no second wake
+    await h.sim.post("/_sim/faults", json={"path": "vehicle_data", "status": 408, "count": 1})
+    await h.advance(60)
+    n = len((await h.sim.get("/_sim/requests")).json()["requests"])
+    await h.uc.poll("driver-k", None, None)
+    assert await _paths(h, n) == ["vehicle_data", "vehicle_data"]
+
+
+async def test_429_retry_after_is_honoured_for_every_caller(h):
+    await h.connect("driver-l")
+    await h.sim.post("/_sim/faults", json={"path": "vehicle_data", "status": 429, "count": 1, "retry_after_s": 120})
+    r = await h.uc.poll("driver-l", None, None)
+    assert r["cached"] is True and r["session_active"] is False
+    await h.advance(60)
+    n = len((await h.sim.get("/_sim/requests")).json()["requests"])
+    assert (await h.uc.poll("driver-l", None, None))["cached"] is True
+    assert await _paths(h, n) == []  # still inside Retry-After: no call
+    await h.advance(61)
+    assert (await h.uc.poll("driver-l", None, None)).get("vehicle_asleep") is True
+    assert await _paths(h, n) == ["vehicle_data"]
+
+
+async def test_421_wrong_region_resolves_stores_and_retries_once(h):
+    await h.connect("driver-n")
+    await h.sim.post("/_sim/accounts/demo/region", json={"region": "eu"})
+    r = await h.uc.poll("driver-n", None, None)
+    assert r.get("vehicle_asleep") is True  # the retried read reached the car in the new region
+    async with h.db.read() as conn:
+        assert (await conn.execute(sa.select(tesla_connections.c.region))).scalar() == "eu"
+    reqs = (await h.sim.get("/_sim/requests")).json()["requests"]
+    assert [(r["path"].split("/")[1], r["status"]) for r in reqs if "vehicle_data" in r["path"]] == [
+        ("na", 421), ("eu", 408)]
+
+
+async def test_tesla_5xx_is_poll_failed_and_never_changes_the_connection(h):
+    await h.connect("driver-f")
+    await h.sim.post("/_sim/faults", json={"path": "vehicle_data", "status": 503, "count": 1})
+    assert (await h.uc.poll("driver-f", None, None)) == {"session_active": False, "error": "poll_failed"}
+    async with h.db.read() as conn:
+        assert (await conn.execute(sa.select(tesla_connections.c.status))).scalar() == "active"
+        used = (await conn.execute(sa.select(tesla_api_usage.c.count))).scalars().all()
+    assert used == [0]  # refunded: Tesla does not bill >= 500
+    await h.sim.patch(f"/_sim/vehicles/{VIN}", json={"in_service": True, "state": "online"})
+    await h.advance(31)
+    assert (await h.uc.poll("driver-f", None, None))["error"] == "vehicle_unavailable"
+
+
+async def test_status_reads_the_car_at_most_every_15_minutes_without_waking(h):
+    await h.connect("driver-st")
+    await h.sim.patch(f"/_sim/vehicles/{VIN}", json={"state": "online", "battery": 71})
+    n = len((await h.sim.get("/_sim/requests")).json()["requests"])
+    assert (await h.uc.tesla_status("driver-st")).vehicle.battery_level == 71
+    await h.sim.patch(f"/_sim/vehicles/{VIN}", json={"battery": 72})
+    await h.advance(600)
+    assert (await h.uc.tesla_status("driver-st")).vehicle.battery_level == 71  # < 15 min: stored value
+    await h.advance(301)
+    await h.sim.patch(f"/_sim/vehicles/{VIN}", json={"state": "asleep"})
+    assert (await h.uc.tesla_status("driver-st")).vehicle.battery_level == 71  # asleep: falls back, no wake
+    assert await _paths(h, n) == ["vehicle_data", "vehicle_data"]
+
+
+async def test_background_ping_force_close_and_charger_reads(h):
+    assert await h.uc.background_ping("driver-bp", 10.0, 10.0) == {"matched": False}
+    assert (await h.uc.background_ping("driver-bp", 30.3979, -97.7044))["reason"] == "no_tesla_connection"
+    with pytest.raises(errors.InvalidArgument):
+        await h.uc.background_ping("driver-bp", 30.3979, None)
+    await h.connect("driver-bp")
+    await h.script(VIN, (0, "plug_in", {"power_kw": 11}))
+    await h.advance(10)
+    r = await h.uc.background_ping("driver-bp", 30.3980, -97.7045)  # ≤ 300 m: one poll
+    assert r["matched"] and r["session_active"] and r["charger_id"] == "demo-charger-austin-domain"
+    sid = r["session_id"]
+    again = await h.uc.background_ping("driver-bp", 30.3980, -97.7045)  # open: trail point only
+    assert again == {"matched": True, "session_active": True, "session_id": sid, "already_active": True}
+    await h.advance(20 * 60)
+    await h.uc.poll("driver-bp", None, None)
+    s, ended = await h.uc.force_close(sid, "fraud review")
+    assert ended and s["ended_reason"] == "admin_force_close" and s["quality_score"] == 0
+    assert s["duration_minutes"] == 20
+    s2, ended2 = await h.uc.force_close(sid, "again")
+    assert not ended2 and s2["ended_reason"] == "admin_force_close"
+    evs = await events(h)
+    assert [(k, p["ended_reason"], p["quality_score"]) for _, k, p in evs] == [(sid, "admin_force_close", 0)]
+    rows, total = await h.uc.list_chargers("austin", "", "TX", None, None)
+    assert total == 3 and {r["id"]: r["total_sessions"] for r in rows}["demo-charger-austin-domain"] == 1
+    util = await h.uc.charger_utilization(["demo-charger-austin-domain,unknown"], 7)
+    assert util == [{"charger_id": "demo-charger-austin-domain", "total_sessions": 1, "unique_drivers": 1,
+                     "avg_duration_minutes": 20.0},
+                    {"charger_id": "unknown", "total_sessions": 0, "unique_drivers": 0, "avg_duration_minutes": 0.0}]
+    with pytest.raises(errors.InvalidArgument):
+        await h.uc.charger_utilization([], 91)
+    with pytest.raises(errors.InvalidArgument):
+        await h.uc.list_chargers("", "", "", 0, None)
+    c = await h.uc.get_charger("demo-charger-austin-domain")
+    assert c["network_name"] == "Tesla" and c["zone_id"] == "austin-north" and c["connector_types"] == ["Tesla"]
+    with pytest.raises(errors.NotFound):
+        await h.uc.get_charger("nope")

@@ -1,6 +1,7 @@
 """Telemetry persistence (SQLAlchemy Core; one statement per step on the hot path)."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -31,13 +32,17 @@ _STATUS = (
                  .outerjoin(vs, vs.c.vin == v.c.vin))
 )
 
-# The poll's one read: the driver's connection (active first), its selected vehicle and VIN state.
+# The poll's one read: the driver's connection (active first), its selected vehicle, the VIN state
+# and the VIN's open session (a dedup hit is answered from this one round trip).
 _POLL_CONTEXT = (
     sa.select(tc.c.id.label("connection_id"), tc.c.status, tc.c.region, tc.c.token_version,
               tc.c.access_token_enc, tc.c.access_expires_at, v.c.tesla_vehicle_id, v.c.vin,
-              *[c.label(f"vs_{c.name}") for c in vs.c if c.name != "vin"])
+              *[c.label(f"vs_{c.name}") for c in vs.c if c.name != "vin"],
+              cs.c.id.label("s_id"), cs.c.session_start.label("s_session_start"),
+              cs.c.kwh_delivered.label("s_kwh_delivered"))
     .select_from(tc.outerjoin(v, sa.and_(v.c.connection_id == tc.c.id, v.c.selected))
-                 .outerjoin(vs, vs.c.vin == v.c.vin))
+                 .outerjoin(vs, vs.c.vin == v.c.vin)
+                 .outerjoin(cs, sa.and_(cs.c.vin == v.c.vin, cs.c.session_end.is_(None))))
 )
 
 
@@ -52,6 +57,18 @@ def row_dict(row: sa.Row | None) -> dict[str, Any] | None:
 class TelemetryRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    @contextlib.asynccontextmanager
+    async def hot_read(self):
+        """A single-statement read for the hot path: autocommit on PostgreSQL (no BEGIN/ROLLBACK
+        round trips), the kit's read unit of work on SQLite."""
+        if self.db.is_postgres:
+            async with self.db.engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+        else:
+            async with self.db.read() as conn:
+                yield conn
 
     # ------------------------------------------------------------------ connections
     async def status(self, conn: AsyncConnection, driver_id: str) -> TeslaStatus:

@@ -43,12 +43,6 @@ class TeslaError(Exception):
     def transient(self) -> bool:
         return self.status == 0 or self.status >= 500
 
-    @property
-    def refused_grant(self) -> bool:
-        """A refresh/exchange Tesla will never accept again (re-consent needed)."""
-        return self.status in (400, 401, 403) and self.error in (
-            "login_required", "invalid_grant", "invalid_auth_code", "unauthorized_client", "") or self.status == 401
-
 
 @dataclasses.dataclass(frozen=True)
 class TokenSet:

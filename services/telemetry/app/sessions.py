@@ -239,7 +239,7 @@ class SessionService:
     async def poll(self, driver_id: str, lat: float | None, lng: float | None) -> dict[str, Any]:
         await self.clock.sync()
         now = self.clock.now()
-        async with self.db.read() as conn:
+        async with self.repo.hot_read() as conn:
             ctx = await self.repo.poll_context(conn, driver_id)
         if ctx is None:
             return {"session_active": False, "error": "no_tesla_connection"}
@@ -279,7 +279,7 @@ class SessionService:
                              vin: str, ctx: dict[str, Any] | None, now: dt.datetime,
                              request_path: bool) -> dict[str, Any]:
         if ctx is not None and self._recent(ctx, now):
-            return await self._cached(vin, now)
+            return self._cached_from_context(ctx, now)
         owner = uuid.uuid4().hex
         day = now.strftime("%Y-%m-%d")
         async with self.db.transaction() as conn:
@@ -469,6 +469,15 @@ class SessionService:
                 "kwh_delivered": s["kwh_delivered"], "cached": cached, "telemetry_mode": False,
                 "recommended_interval_s": R.recommended_interval_s(charging, mtf), "minutes_to_full": mtf,
                 **{k: v for k, v in extra.items()}}
+
+    def _cached_from_context(self, ctx: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """The dedup hit: answered from the poll's one read, no further round trip."""
+        state = {k[3:]: v for k, v in ctx.items() if k.startswith("vs_")}
+        if ctx.get("s_id") is not None:
+            s = {"id": ctx["s_id"], "session_start": ctx["s_session_start"], "kwh_delivered": ctx["s_kwh_delivered"]}
+            return self._charging(s, None, now, cached=True, state=state)
+        return {"session_active": False, "cached": True, "recommended_interval_s": 300,
+                "battery_level": state.get("battery_level")}
 
     async def _cached(self, vin: str, now: dt.datetime, telemetry: bool = False) -> dict[str, Any]:
         async with self.db.read() as conn:

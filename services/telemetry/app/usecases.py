@@ -119,7 +119,19 @@ class TelemetryUseCases:
 
     # ------------------------------------------------------------------ T1
     async def tesla_status(self, driver_id: str) -> TeslaStatus:
-        """T1 from stored state: the last observation's battery; never a wake or a paid read."""
+        """T1: stored state, refreshed by at most one ``vehicle_data`` per VIN per 15 min (never a
+        wake; the read goes through the poll path, so dedup, lease and budget apply). A failed read
+        falls back to the last observation, never an error."""
+        now = await self._now()
+        async with self.db.read() as conn:
+            ctx = await self.repo.poll_context(conn, driver_id)
+        if (ctx is not None and ctx["status"] == "active" and ctx["vin"]
+                and (ctx["vs_last_read_at"] is None or now - ctx["vs_last_read_at"] >= dt.timedelta(minutes=15))):
+            try:
+                await self.sessions.read_and_apply(driver_id, ctx["connection_id"], ctx["region"],
+                                                   ctx["tesla_vehicle_id"], ctx["vin"], ctx, now, request_path=False)
+            except Exception:  # noqa: BLE001 — T1 never fails because Tesla did
+                log.warning("T1 live read failed; using the last observation", exc_info=True)
         async with self.db.read() as conn:
             return await self.repo.status(conn, driver_id)
 
