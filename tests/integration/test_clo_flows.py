@@ -470,3 +470,38 @@ async def test_concurrent_clearings_without_auth_and_budget_race(env):
     assert [t for t, _, _ in await events(uc)] == ["RewardAvailable"] * 3
     async with uc.db.read() as conn:
         assert (await conn.execute(sa.select(offers.c.budget_reserved_cents))).scalar_one() == 300
+
+
+async def test_legacy_envelope_in_live_mode(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=150)
+    uc.config = CloConfig(ENV="test", ENABLE_CLO=True, FIDEL_SECRET_KEY="sk_live_test", FIDEL_PROGRAM_ID="prog_sim",
+                          FIDEL_SDK_KEY="pk_test", FIDEL_WEBHOOK_SECRETS=json.dumps({"legacy": "old,legacy-secret"}))
+    tx = json.loads(body_of("t1", 20))
+    tx["merchant"] = {"merchantId": "m-1", "name": "Legacy Cafe"}
+    del tx["location"]
+    body = json.dumps({"event": "transaction.auth", "transaction": tx}).encode()
+    ts = str(int(uc.clock.now().timestamp() * 1000))
+    sig = signature.sign("legacy-secret", body, uc.config.registered_url("legacy"), ts)
+    out = await uc.handle_webhook("", "fidel/webhook", body, sig, ts)
+    assert out["status"] == "eligible" and out["reward_cents"] == 150
+    bare = b'{"id":"t2","amount":10}'
+    sig = signature.sign("legacy-secret", bare, uc.config.registered_url("legacy"), ts)
+    assert await uc.handle_webhook("", "fidel/webhook", bare, sig, ts) == {"status": "ignored",
+                                                                          "reason": "unknown_envelope"}
+    with pytest.raises(errors.NotFound):
+        await uc.handle_webhook("", "other/path", bare, sig, ts)
+
+
+async def test_unlink_queues_a_fidel_delete_that_is_retried_until_it_succeeds(env):
+    uc = env
+    card_id = await linked(uc)
+    await uc.unlink_card(ADMIN, True, card_id)  # an admin may unlink any card
+    uc.fidel.down = True
+    dispatcher = OutboxDispatcher(uc.db, outbox_table, {"FidelCardDelete": uc.deliver_card_delete}, clock=uc.clock)
+    assert (await dispatcher.run_once()).failed == 1
+    uc.fidel.down = False
+    uc.clock.advance(seconds=2)
+    assert (await dispatcher.run_once()).delivered == 1
+    assert uc.fidel.deleted == ["fc_1"]

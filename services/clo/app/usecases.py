@@ -502,7 +502,7 @@ class CloUseCases:
         self.verify_webhook("legacy" if legacy else event_type, body, signature, timestamp)
         try:
             result = await self._process(event_type, legacy, body)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionError, OSError, TimeoutError):
+        except (sa.exc.DBAPIError, ConnectionError, OSError, TimeoutError):  # deadlock, lock timeout, DB down
             log.warning("fidel webhook transient failure", exc_info=True)
             raise errors.Unavailable("Temporarily unavailable; retry", reason="TRANSIENT") from None
         WEBHOOKS.labels(event_type or "legacy", result.get("status", "")).inc()
