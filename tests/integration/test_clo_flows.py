@@ -505,3 +505,34 @@ async def test_unlink_queues_a_fidel_delete_that_is_retried_until_it_succeeds(en
     uc.clock.advance(seconds=2)
     assert (await dispatcher.run_once()).delivered == 1
     assert uc.fidel.deleted == ["fc_1"]
+
+
+async def test_storm_of_auths_then_clearings_gives_one_row_and_one_credit(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc)
+    auths = await asyncio.gather(*(send(uc, "transaction.auth", body_of("t1", 20)) for _ in range(12)))
+    assert sorted(a["status"] for a in auths) == ["duplicate"] * 11 + ["eligible"]
+    clears = await asyncio.gather(*(send(uc, "transaction.clearing", body_of("t1", 20, cleared=True))
+                                    for _ in range(12)))
+    assert sum(c["status"] == "credited" for c in clears) == 1
+    assert await count(uc, transactions) == 1
+    assert [t for t, _, _ in await events(uc)] == ["RewardAvailable"]
+
+
+async def test_refund_racing_its_clearing_ends_reversed_or_fully_clawed_back(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=120)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    clearing, refund = await asyncio.gather(
+        send(uc, "transaction.clearing", body_of("t1", 20, cleared=True)),
+        send(uc, "transaction.refund", body_of("r1", -20, originalTransactionId="t1")))
+    rows, _ = await uc.list_transactions(DRIVER, False, "", None, "")
+    [tx] = rows
+    evs = [(t, p["amount_cents"]) for t, _, p in await events(uc)]
+    if tx.reward_state == "reversed":
+        assert evs == [] and clearing["status"] == "ignored"
+    else:
+        assert tx.reward_state == "clawed_back"
+        assert evs == [("RewardAvailable", 120), ("RewardClawback", 120)] and refund["clawback_cents"] == 120
