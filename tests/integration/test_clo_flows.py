@@ -139,7 +139,7 @@ async def test_link_refusals(env):
 async def test_auth_then_clearing_credits_once_through_the_outbox(env):
     uc = env
     await linked(uc)
-    await admin_offer(uc, reward_cents=0, reward_bps=500, max_reward_cents=1000)
+    await admin_offer(uc, reward_cents=0, reward_bps=500, max_reward_cents=1000, budget_cents=10_000)
     auth = await send(uc, "transaction.auth", body_of("t1", 19.99))
     assert auth["status"] == "eligible" and auth["reward_cents"] == 99
     assert (await send(uc, "transaction.auth", body_of("t1", 19.99)))["status"] == "duplicate"
@@ -536,3 +536,16 @@ async def test_refund_racing_its_clearing_ends_reversed_or_fully_clawed_back(env
     else:
         assert tx.reward_state == "clawed_back"
         assert evs == [("RewardAvailable", 120), ("RewardClawback", 120)] and refund["clawback_cents"] == 120
+
+
+async def test_setting_a_budget_on_an_unlimited_offer_counts_live_rewards(env):
+    uc = env
+    await linked(uc)
+    offer = await admin_offer(uc, reward_cents=300)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    await send(uc, "transaction.auth", body_of("t2", 20))
+    with pytest.raises(errors.InvalidArgument, match="below the amount already reserved"):
+        await uc.update_offer(ADMIN, True, offer.offer_id, {"budget_cents": 500}, [], None, "")
+    updated = await uc.update_offer(ADMIN, True, offer.offer_id, {"budget_cents": 700}, [], None, "")
+    assert (updated.budget_cents, updated.budget_reserved_cents) == (700, 600)
+    assert (await send(uc, "transaction.auth", body_of("t3", 20)))["eligibility_code"] == "budget_exhausted"

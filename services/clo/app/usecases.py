@@ -245,6 +245,7 @@ class CloUseCases:
                            clear: list[str], version: int | None, request_id: str) -> Offer:
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            await self.offers.lock_for_update(conn, offer_id, self.db.is_postgres)
             current = await self.offers.get(conn, offer_id)
             if current is None or (not is_admin and current.merchant_id != caller):
                 raise errors.NotFound("Offer not found", reason="OFFER_NOT_FOUND")
@@ -271,6 +272,12 @@ class CloUseCases:
                 merged = doffers.validate(merged, max_reward_cents=self.config.max_reward_cents)
             except OfferInvalid as exc:
                 raise errors.InvalidArgument(str(exc), reason="INVALID_OFFER") from None
+            if current.budget_cents is None and merged.budget_cents is not None:
+                # the counter was not kept while unlimited: count the live reservations now (the row
+                # lock above waited for in-flight reservations holding a share lock)
+                reserved = await self.offers.live_reserved(conn, offer_id)
+                await self.offers.set_reserved(conn, offer_id, reserved)
+                current = dataclasses.replace(current, budget_reserved_cents=reserved)
             if merged.budget_cents is not None and merged.budget_cents < current.budget_reserved_cents:
                 raise errors.InvalidArgument("budget_cents is below the amount already reserved",
                                              reason="BUDGET_BELOW_RESERVED")
@@ -395,7 +402,9 @@ class CloUseCases:
                     return Outcome("budget_exhausted", doffers.REASONS["budget_exhausted"])
                 return outcome
             assert outcome.offer is not None and outcome.reward_cents is not None
-            if await self.offers.reserve(conn, outcome.offer.offer_id, outcome.reward_cents):
+            if await self.offers.reserve(conn, outcome.offer.offer_id, outcome.reward_cents,
+                                         unlimited=outcome.offer.budget_cents is None,
+                                         is_postgres=self.db.is_postgres):
                 return outcome
             excluded.add(outcome.offer.offer_id)
 
@@ -591,7 +600,7 @@ class CloUseCases:
             merchant_id, tz_name = await self._resolve(conn, ftx)
             if existing is not None:
                 merchant_id = existing.merchant_id  # the auth's resolution stands
-            offers = await self.offers.active_for_merchant(conn, merchant_id) if merchant_id else []
+            offers = await self.offers.session_required_for_merchant(conn, merchant_id) if merchant_id else []
         if card_row is None:
             async with self.db.transaction() as conn:
                 if await self.inbox.claim(conn, event_type, ftx.external_id, body, now):
@@ -842,7 +851,7 @@ class CloUseCases:
                 m = await self.mappings.get(conn, "location", location_id)
                 if m is not None and m.time_zone:
                     tz_name = m.time_zone
-            offers = await self.offers.active_for_merchant(conn, merchant_id)
+            offers = await self.offers.session_required_for_merchant(conn, merchant_id)
         local = payloads.utc_to_local(instant, payloads.zone(tz_name) or payloads.zone("UTC"))
         lookup = await self._lookup_sessions(card.driver_id, instant, offers, charging_session_id)
         try:
