@@ -549,3 +549,35 @@ async def test_setting_a_budget_on_an_unlimited_offer_counts_live_rewards(env):
     updated = await uc.update_offer(ADMIN, True, offer.offer_id, {"budget_cents": 700}, [], None, "")
     assert (updated.budget_cents, updated.budget_reserved_cents) == (700, 600)
     assert (await send(uc, "transaction.auth", body_of("t3", 20)))["eligibility_code"] == "budget_exhausted"
+
+
+async def test_metrics_job_reports_liability_and_outbox_age(env):
+    from prometheus_client import REGISTRY
+
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=150)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    await send(uc, "transaction.clearing", body_of("t1", 20, cleared=True))
+    uc.clock.advance(seconds=90)
+    await uc.refresh_metrics()
+    assert REGISTRY.get_sample_value("clo_reward_liability_cents", {"state": "available"}) == 150
+    assert REGISTRY.get_sample_value("clo_outbox_oldest_pending_seconds") == 90
+
+
+async def test_reconciliation_feeds_missed_events_once(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=150)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    # Fidel says t1 cleared and t2 (never delivered to us) cleared; a refund of t2 was missed too
+    uc.fidel.transactions = [json.loads(body_of("t1", 20, cleared=True)),
+                             json.loads(body_of("t2", 30, cleared=True)),
+                             json.loads(body_of("r2", -30, cleared=True, originalTransactionId="t2"))]
+    assert await uc.reconcile() == {"transaction.clearing": 2, "transaction.refund": 1}
+    assert await uc.reconcile() == {}
+    evs = [(t, p["amount_cents"]) for t, _, p in await events(uc)]
+    assert evs == [("RewardAvailable", 150), ("RewardAvailable", 150), ("RewardClawback", 150)]
+    # the late webhook for a reconciled event is a no-op
+    late = await send(uc, "transaction.clearing", body_of("t2", 30, cleared=True))
+    assert late["status"] == "ignored"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import json
 import logging
 import uuid
 from typing import Any
@@ -17,7 +18,7 @@ from kit import errors
 from kit import outbox as kout
 from kit.clock import Clock, SystemClock
 from kit.db import Database
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
 from services.clo.adapters.fidel import FidelClient, ProviderUnavailable
 from services.clo.adapters.repository import (CardRepository, InboxRepository, MappingRepository,
                                               OfferRepository, RefundRepository, TransactionRepository,
@@ -41,6 +42,10 @@ SIGNATURE_FAILURES = Counter("clo_webhook_signature_failures_total", "Refused we
 UNVERIFIED = Counter("clo_webhook_unverified_total", "Webhooks accepted unverified (development only)")
 REWARDS = Counter("clo_rewards_total", "Reward state changes", ["state"])
 CLAWBACK_CENTS = Counter("clo_clawback_cents_total", "Cents clawed back")
+AUTH_TO_CLEAR = Histogram("clo_auth_to_clear_seconds", "Time from a transaction's auth to its clearing",
+                          buckets=(60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400))
+LIABILITY = Gauge("clo_reward_liability_cents", "Reward cents by reward state", ["state"])
+OUTBOX_OLDEST = Gauge("clo_outbox_oldest_pending_seconds", "Age of the oldest undelivered outbox event")
 SESSION_CHECKS = Counter("clo_session_check_total", "Charging-session checks", ["result"])
 
 
@@ -690,6 +695,8 @@ class CloUseCases:
             tx = self._new_row(card=card, ftx=ftx, external_id=ftx.external_id, merchant_id=merchant_id,
                                merchant_name=ftx.brand_name, instant=instant, local=local, now=now)
             await self._insert_new(conn, tx)
+        elif tx.auth_amount_cents is not None and tx.cleared_amount_cents is None:
+            AUTH_TO_CLEAR.observe(max(0.0, (now - tx.created_at).total_seconds()))
         updated = await self._clear(conn, tx, cleared=amount, local_time=local, lookup=lookup, now=now)
         if updated is None or updated.reward_state in (rewards.REJECTED, rewards.FAILED) and \
                 tx.reward_state in (rewards.REJECTED, rewards.FAILED):
@@ -963,6 +970,58 @@ class CloUseCases:
         if changed:
             await self.release_holds()
         return changed
+
+    async def refresh_metrics(self) -> None:
+        """Gauges that need a query: reward liability by state, age of the oldest pending event."""
+        t = transactions.c
+        o = outbox_table.c
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(t.reward_state, sa.func.coalesce(sa.func.sum(
+                t.reward_cents - t.clawed_back_cents), 0)).group_by(t.reward_state))
+            by_state = {r[0]: int(r[1]) for r in rows}
+            oldest = (await conn.execute(sa.select(sa.func.min(o.created_at)).where(
+                o.delivered_at.is_(None), o.dead_at.is_(None)))).scalar()
+        for state in rewards.STATES:
+            LIABILITY.labels(state).set(by_state.get(state, 0))
+        if isinstance(oldest, str):  # SQLite aggregate over the UTC text column
+            oldest = dt.datetime.fromisoformat(oldest).replace(tzinfo=UTC)
+        OUTBOX_OLDEST.set((self.clock.now() - oldest).total_seconds() if oldest is not None else 0)
+
+    async def reconcile(self) -> dict[str, int]:
+        """Daily reconciliation (clo.md §9): list the program's transactions at Fidel and feed the
+        ones CLO never received to the same handlers (auth, clearing, refund). Idempotent: what is
+        already known is skipped, and a late webhook for a fed event replies as a duplicate."""
+        if self.fidel is None:
+            return {}
+        try:
+            items = await self.fidel.list_transactions()
+        except ProviderUnavailable:
+            log.warning("reconciliation skipped: provider unavailable")
+            return {}
+        fed: dict[str, int] = {}
+        for item in items:
+            try:
+                ftx = payloads.parse_transaction(payloads.loads(json.dumps(item).encode()))
+            except payloads.PayloadError:
+                continue
+            async with self.db.read() as conn:
+                known = await self.txs.by_external(conn, ftx.external_id)
+                refund_known = await self.refunds.exists(conn, ftx.external_id)
+            if ftx.amount_cents < 0:
+                event = None if refund_known else "transaction.refund"
+            elif known is None:
+                event = "transaction.clearing" if ftx.cleared else "transaction.auth"
+            elif ftx.cleared and known.cleared_amount_cents is None:
+                event = "transaction.clearing"
+            else:
+                event = None
+            if event is None:
+                continue
+            result = await self._process(event, False, json.dumps(item, separators=(",", ":")).encode())
+            fed[event] = fed.get(event, 0) + 1
+            log.info("reconciliation fed a missing event", extra={"event_type": event,
+                                                                  "status": result.get("status")})
+        return fed
 
     async def purge_inbox(self) -> int:
         cutoff = self.clock.now() - dt.timedelta(days=self.config.webhook_retention_days)
