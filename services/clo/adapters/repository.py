@@ -194,6 +194,15 @@ class MappingRepository:
         return (await conn.execute(sa.select(merchant_mappings).where(
             merchant_mappings.c.kind == kind, merchant_mappings.c.external_id == external_id))).first()
 
+    async def many(self, conn: AsyncConnection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """Several (kind, external_id) mappings in one round trip."""
+        if not keys:
+            return {}
+        m = merchant_mappings.c
+        rows = await conn.execute(sa.select(merchant_mappings).where(sa.or_(
+            *(sa.and_(m.kind == k, m.external_id == e) for k, e in keys))))
+        return {(r.kind, r.external_id): r for r in rows}
+
     async def upsert(self, conn: AsyncConnection, kind: str, external_id: str, merchant_id: str,
                      time_zone: str | None, now: dt.datetime) -> tuple[Any, bool]:
         inserted = await self.db.insert_ignore(conn, merchant_mappings, {
@@ -269,13 +278,15 @@ class TransactionRepository:
     async def insert(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
         await conn.execute(sa.insert(transactions).values(**values))
 
-    async def transition(self, conn: AsyncConnection, tx: Tx, values: dict[str, Any]) -> bool:
-        """Conditional update: WHERE reward_state = :from AND version = :v (clo.md §2)."""
+    async def transition(self, conn: AsyncConnection, tx: Tx, values: dict[str, Any]) -> Tx | None:
+        """Conditional update: WHERE reward_state = :from AND version = :v (clo.md §2). Returns the
+        updated row, or None when another writer changed it first."""
         t = transactions.c
         res = await conn.execute(sa.update(transactions).where(
             t.id == tx.id, t.reward_state == tx.reward_state, t.version == tx.version
-        ).values(version=tx.version + 1, **values))
-        return res.rowcount == 1
+        ).values(version=tx.version + 1, **values).returning(*transactions.c))
+        row = res.first()
+        return Tx.from_row(row) if row is not None else None
 
     async def live_counts(self, conn: AsyncConnection, card_id: str, offer_ids: list[str],
                           exclude_tx: str | None = None) -> dict[str, int]:

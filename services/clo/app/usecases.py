@@ -335,15 +335,15 @@ class CloUseCases:
         """(merchant_id, time zone name): location mapping, MID, brand, location metadata."""
         merchant_id = None
         tz_name = None
-        loc = await self.mappings.get(conn, "location", ftx.location_id) if ftx.location_id else None
-        if loc is not None:
-            merchant_id, tz_name = loc.merchant_id, loc.time_zone
-        if merchant_id is None and ftx.mid:
-            m = await self.mappings.get(conn, "mid", ftx.mid)
-            merchant_id = m.merchant_id if m is not None else None
-        if merchant_id is None and ftx.brand_id:
-            m = await self.mappings.get(conn, "brand", ftx.brand_id)
-            merchant_id = m.merchant_id if m is not None else None
+        keys = [(k, v) for k, v in (("location", ftx.location_id), ("mid", ftx.mid), ("brand", ftx.brand_id)) if v]
+        found = await self.mappings.many(conn, keys)
+        for key in keys:  # first match wins: location, then MID, then brand
+            m = found.get(key)
+            if m is not None:
+                merchant_id = m.merchant_id
+                if key[0] == "location":
+                    tz_name = m.time_zone
+                break
         if merchant_id is None:
             merchant_id = ftx.location_merchant_id
         if not tz_name or not payloads.is_valid_zone(tz_name):
@@ -455,9 +455,8 @@ class CloUseCases:
             if tx.reward_state in (rewards.NEW, rewards.PENDING):
                 values.update(reward_state=rewards.REJECTED, reward_cents=None, reserved_cents=0,
                               session_check=_session_state(outcome, lookup))
-                ok = await self.txs.transition(conn, tx, values)
                 REWARDS.labels(rewards.REJECTED).inc()
-                return await self.txs.get(conn, tx.id) if ok else None
+                return await self.txs.transition(conn, tx, values)
             values.update(reserved_cents=0)
             await self.txs.transition(conn, tx, values)
             return None
@@ -475,9 +474,10 @@ class CloUseCases:
         else:
             values["reward_state"] = rewards.QUALIFIED
             REWARDS.labels(rewards.QUALIFIED).inc()
-        if not await self.txs.transition(conn, tx, values):
+        updated = await self.txs.transition(conn, tx, values)
+        if updated is None:
             raise _Conflict()
-        return await self.txs.get(conn, tx.id)
+        return updated
 
     # =============================================================================================
     # Fidel webhooks (clo.md §3.9, §3.10)
@@ -664,27 +664,26 @@ class CloUseCases:
     async def _auth(self, conn, tx: Tx | None, card, ftx, merchant_id, amount, instant, local, lookup, now) -> dict:
         if tx is not None:
             return reply("duplicate", transaction_id=tx.id)
+        outcome = await self._select(conn, card_id=card.card_id, amount=amount, merchant_id=merchant_id,
+                                     local_time=local, instant=instant, lookup=lookup)
         row = self._new_row(card=card, ftx=ftx, external_id=ftx.external_id, merchant_id=merchant_id,
                             merchant_name=ftx.brand_name, instant=instant, local=local, now=now)
-        await self._insert_new(conn, row)
-        outcome = await self._select(conn, card_id=card.card_id, amount=amount, merchant_id=merchant_id,
-                                     local_time=local, instant=instant, lookup=lookup, exclude_tx=row.id)
+        # `new` → pending/rejected in the insert itself (the row never exists in `new`); UNIQUE
+        # external_id makes a concurrent second insert fail and reload as a duplicate
         values: dict[str, Any] = {"auth_amount_cents": amount, "amount_cents": amount, "processed_at": now,
                                   "eligibility_code": outcome.code, "eligibility_reason": outcome.reason,
-                                  "session_check": _session_state(outcome, lookup), "updated_at": now}
+                                  "session_check": _session_state(outcome, lookup), "version": 1}
         if outcome.eligible:
             assert outcome.offer is not None
-            values.update(reward_state=rewards.PENDING, offer_id=outcome.offer.offer_id,
-                          reward_cents=outcome.reward_cents, reserved_cents=outcome.reward_cents,
-                          reward_base_cents=amount, base_reward_cents=outcome.reward_cents,
-                          charging_session_id=outcome.session_id)
+            values.update(reward_state=rewards.transition(rewards.NEW, "auth", rewards.PENDING),
+                          offer_id=outcome.offer.offer_id, reward_cents=outcome.reward_cents,
+                          reserved_cents=outcome.reward_cents, reward_base_cents=amount,
+                          base_reward_cents=outcome.reward_cents, charging_session_id=outcome.session_id)
         else:
             values.update(reward_state=rewards.REJECTED)
         REWARDS.labels(values["reward_state"]).inc()
-        if not await self.txs.transition(conn, row, values):
-            raise _Conflict()
-        tx = await self.txs.get(conn, row.id)
-        assert tx is not None
+        tx = dataclasses.replace(row, **values)
+        await self._insert_new(conn, tx)
         return self._tx_reply(tx)
 
     async def _clearing(self, conn, tx: Tx | None, card, ftx, merchant_id, amount, instant, local, lookup,
@@ -809,10 +808,9 @@ class CloUseCases:
             "id": refund_id, "external_id": ftx.external_id, "transaction_id": tx.id, "amount_cents": amount,
             "matched_by": "original_id" if ftx.original_transaction_id else "heuristic",
             "clawback_cents": clawback_cents, "created_at": now})
-        if not await self.txs.transition(conn, tx, values):
+        after = await self.txs.transition(conn, tx, values)
+        if after is None:
             raise _Conflict()
-        after = await self.txs.get(conn, tx.id)
-        assert after is not None
         if money_moved:
             return reply("refunded", transaction_id=tx.id, clawback_cents=clawback_cents, refund_id=refund_id,
                          reward_state=after.reward_state)
