@@ -110,6 +110,10 @@ def test_card_link_signed_webhooks_and_reward(urls, clo_stack):
     assert direct.status_code == 400 and direct.json() == {"detail": "Invalid webhook signature"}
     listed = httpx.get(gw + "/v1/clo/transactions", headers=auth(DRIVER, "driver"), timeout=10).json()
     assert [t["external_id"] for t in listed["transactions"]] == [tid]
+    legacy = httpx.post(gw + "/v1/clo/fidel/webhook", timeout=10, content=b'{"event":"transaction.auth"}',
+                        headers={"content-type": "application/json"})
+    assert legacy.status_code == 200
+    assert (legacy.json()["status"], legacy.json()["reason"]) == ("ignored", "mock_mode")
 
     # duplicates: both deliveries succeed, the second is a duplicate
     sim_post(urls, "/_sim/faults", json={"duplicate": True})
