@@ -37,6 +37,8 @@ async def compose(config: CloConfig, db: Database) -> service.Wiring:
         Job("clo.release_holds", every, uc.release_holds),
         Job("clo.recheck_sessions", max(every, 300.0) if every >= 60 else every, uc.recheck_sessions),
         Job("clo.purge_inbox", every, uc.purge_inbox),
+        Job("clo.metrics", every, uc.refresh_metrics),
+        Job("clo.reconcile", 86_400.0, uc.reconcile, lease_s=3600.0),
     ]
     wiring = service.Wiring(
         register=lambda s: clo_pb2_grpc.add_CloServiceServicer_to_server(api, s), full_names=(FULL_NAME,),

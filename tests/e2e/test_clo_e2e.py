@@ -110,6 +110,10 @@ def test_card_link_signed_webhooks_and_reward(urls, clo_stack):
     assert direct.status_code == 400 and direct.json() == {"detail": "Invalid webhook signature"}
     listed = httpx.get(gw + "/v1/clo/transactions", headers=auth(DRIVER, "driver"), timeout=10).json()
     assert [t["external_id"] for t in listed["transactions"]] == [tid]
+    legacy = httpx.post(gw + "/v1/clo/fidel/webhook", timeout=10, content=b'{"event":"transaction.auth"}',
+                        headers={"content-type": "application/json"})
+    assert legacy.status_code == 200
+    assert (legacy.json()["status"], legacy.json()["reason"]) == ("ignored", "mock_mode")
 
     # duplicates: both deliveries succeed, the second is a duplicate
     sim_post(urls, "/_sim/faults", json={"duplicate": True})
@@ -124,3 +128,34 @@ def test_card_link_signed_webhooks_and_reward(urls, clo_stack):
     for name in ("gateway", "clo"):
         text = (clo_stack.log_dir / f"{name}.log").read_text()
         assert PAN not in text and "4242 4242 4242 4242" not in text
+
+
+def test_enrolment_session_unlink_and_provider_delete(urls):
+    import time
+
+    gw = urls["gw"]
+    driver = "driver-clo-e2e-2"
+    session = httpx.get(gw + "/v1/clo/cards/session", headers=auth(driver, "driver"), timeout=10)
+    assert session.status_code == 200, session.text
+    s = session.json()
+    assert s["session_token"].startswith("mock_session_") and s["metadata_id"] == driver and s["mock"] is True
+    card = sim_post(urls, "/_sim/cards", json={"lastNumbers": "0005", "scheme": "amex", "expMonth": 1,
+                                               "expYear": 2032, "metadataId": driver}).json()
+    link = httpx.post(gw + "/v1/clo/cards/link", headers=auth(driver, "driver"), timeout=10,
+                      json={"fidel_card_id": card["id"]}).json()
+    assert (link["status"], link["brand"]) == ("linked", "amex")
+    other = httpx.delete(gw + f"/v1/clo/cards/{link['card_id']}", headers=auth("someone-else", "driver"), timeout=10)
+    assert other.status_code == 404 and other.json() == {"detail": "Card not found"}
+    gone = httpx.delete(gw + f"/v1/clo/cards/{link['card_id']}", headers=auth(driver, "driver"), timeout=10)
+    assert gone.json() == {"status": "unlinked", "card_id": link["card_id"]}
+    assert httpx.get(gw + "/v1/clo/cards", headers=auth(driver, "driver"), timeout=10).json() == {"cards": []}
+    # the outbox deletes the card at the provider (polled: delivery is asynchronous)
+    deadline = time.monotonic() + 20
+    status = None
+    while time.monotonic() < deadline:
+        status = httpx.get(urls["sim"] + f"/v1/cards/{card['id']}",
+                           headers={"Fidel-Key": "sk_test_simulator"}).status_code
+        if status == 404:
+            break
+        time.sleep(0.2)
+    assert status == 404

@@ -139,7 +139,7 @@ async def test_link_refusals(env):
 async def test_auth_then_clearing_credits_once_through_the_outbox(env):
     uc = env
     await linked(uc)
-    await admin_offer(uc, reward_cents=0, reward_bps=500, max_reward_cents=1000)
+    await admin_offer(uc, reward_cents=0, reward_bps=500, max_reward_cents=1000, budget_cents=10_000)
     auth = await send(uc, "transaction.auth", body_of("t1", 19.99))
     assert auth["status"] == "eligible" and auth["reward_cents"] == 99
     assert (await send(uc, "transaction.auth", body_of("t1", 19.99)))["status"] == "duplicate"
@@ -470,3 +470,114 @@ async def test_concurrent_clearings_without_auth_and_budget_race(env):
     assert [t for t, _, _ in await events(uc)] == ["RewardAvailable"] * 3
     async with uc.db.read() as conn:
         assert (await conn.execute(sa.select(offers.c.budget_reserved_cents))).scalar_one() == 300
+
+
+async def test_legacy_envelope_in_live_mode(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=150)
+    uc.config = CloConfig(ENV="test", ENABLE_CLO=True, FIDEL_SECRET_KEY="sk_live_test", FIDEL_PROGRAM_ID="prog_sim",
+                          FIDEL_SDK_KEY="pk_test", FIDEL_WEBHOOK_SECRETS=json.dumps({"legacy": "old,legacy-secret"}))
+    tx = json.loads(body_of("t1", 20))
+    tx["merchant"] = {"merchantId": "m-1", "name": "Legacy Cafe"}
+    del tx["location"]
+    body = json.dumps({"event": "transaction.auth", "transaction": tx}).encode()
+    ts = str(int(uc.clock.now().timestamp() * 1000))
+    sig = signature.sign("legacy-secret", body, uc.config.registered_url("legacy"), ts)
+    out = await uc.handle_webhook("", "fidel/webhook", body, sig, ts)
+    assert out["status"] == "eligible" and out["reward_cents"] == 150
+    bare = b'{"id":"t2","amount":10}'
+    sig = signature.sign("legacy-secret", bare, uc.config.registered_url("legacy"), ts)
+    assert await uc.handle_webhook("", "fidel/webhook", bare, sig, ts) == {"status": "ignored",
+                                                                          "reason": "unknown_envelope"}
+    with pytest.raises(errors.NotFound):
+        await uc.handle_webhook("", "other/path", bare, sig, ts)
+
+
+async def test_unlink_queues_a_fidel_delete_that_is_retried_until_it_succeeds(env):
+    uc = env
+    card_id = await linked(uc)
+    await uc.unlink_card(ADMIN, True, card_id)  # an admin may unlink any card
+    uc.fidel.down = True
+    dispatcher = OutboxDispatcher(uc.db, outbox_table, {"FidelCardDelete": uc.deliver_card_delete}, clock=uc.clock)
+    assert (await dispatcher.run_once()).failed == 1
+    uc.fidel.down = False
+    uc.clock.advance(seconds=2)
+    assert (await dispatcher.run_once()).delivered == 1
+    assert uc.fidel.deleted == ["fc_1"]
+
+
+async def test_storm_of_auths_then_clearings_gives_one_row_and_one_credit(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc)
+    auths = await asyncio.gather(*(send(uc, "transaction.auth", body_of("t1", 20)) for _ in range(12)))
+    assert sorted(a["status"] for a in auths) == ["duplicate"] * 11 + ["eligible"]
+    clears = await asyncio.gather(*(send(uc, "transaction.clearing", body_of("t1", 20, cleared=True))
+                                    for _ in range(12)))
+    assert sum(c["status"] == "credited" for c in clears) == 1
+    assert await count(uc, transactions) == 1
+    assert [t for t, _, _ in await events(uc)] == ["RewardAvailable"]
+
+
+async def test_refund_racing_its_clearing_ends_reversed_or_fully_clawed_back(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=120)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    clearing, refund = await asyncio.gather(
+        send(uc, "transaction.clearing", body_of("t1", 20, cleared=True)),
+        send(uc, "transaction.refund", body_of("r1", -20, originalTransactionId="t1")))
+    rows, _ = await uc.list_transactions(DRIVER, False, "", None, "")
+    [tx] = rows
+    evs = [(t, p["amount_cents"]) for t, _, p in await events(uc)]
+    if tx.reward_state == "reversed":
+        assert evs == [] and clearing["status"] == "ignored"
+    else:
+        assert tx.reward_state == "clawed_back"
+        assert evs == [("RewardAvailable", 120), ("RewardClawback", 120)] and refund["clawback_cents"] == 120
+
+
+async def test_setting_a_budget_on_an_unlimited_offer_counts_live_rewards(env):
+    uc = env
+    await linked(uc)
+    offer = await admin_offer(uc, reward_cents=300)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    await send(uc, "transaction.auth", body_of("t2", 20))
+    with pytest.raises(errors.InvalidArgument, match="below the amount already reserved"):
+        await uc.update_offer(ADMIN, True, offer.offer_id, {"budget_cents": 500}, [], None, "")
+    updated = await uc.update_offer(ADMIN, True, offer.offer_id, {"budget_cents": 700}, [], None, "")
+    assert (updated.budget_cents, updated.budget_reserved_cents) == (700, 600)
+    assert (await send(uc, "transaction.auth", body_of("t3", 20)))["eligibility_code"] == "budget_exhausted"
+
+
+async def test_metrics_job_reports_liability_and_outbox_age(env):
+    from prometheus_client import REGISTRY
+
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=150)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    await send(uc, "transaction.clearing", body_of("t1", 20, cleared=True))
+    uc.clock.advance(seconds=90)
+    await uc.refresh_metrics()
+    assert REGISTRY.get_sample_value("clo_reward_liability_cents", {"state": "available"}) == 150
+    assert REGISTRY.get_sample_value("clo_outbox_oldest_pending_seconds") == 90
+
+
+async def test_reconciliation_feeds_missed_events_once(env):
+    uc = env
+    await linked(uc)
+    await admin_offer(uc, reward_cents=150)
+    await send(uc, "transaction.auth", body_of("t1", 20))
+    # Fidel says t1 cleared and t2 (never delivered to us) cleared; a refund of t2 was missed too
+    uc.fidel.transactions = [json.loads(body_of("t1", 20, cleared=True)),
+                             json.loads(body_of("t2", 30, cleared=True)),
+                             json.loads(body_of("r2", -30, cleared=True, originalTransactionId="t2"))]
+    assert await uc.reconcile() == {"transaction.clearing": 2, "transaction.refund": 1}
+    assert await uc.reconcile() == {}
+    evs = [(t, p["amount_cents"]) for t, _, p in await events(uc)]
+    assert evs == [("RewardAvailable", 150), ("RewardAvailable", 150), ("RewardClawback", 150)]
+    # the late webhook for a reconciled event is a no-op
+    late = await send(uc, "transaction.clearing", body_of("t2", 30, cleared=True))
+    assert late["status"] == "ignored"

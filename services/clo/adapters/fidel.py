@@ -33,6 +33,7 @@ class FidelClient(Protocol):
     async def get_card(self, fidel_card_id: str) -> ProviderCard | None: ...
     async def delete_card(self, fidel_card_id: str) -> None: ...
     async def create_sdk_session(self, metadata_id: str) -> EnrollmentSession: ...
+    async def list_transactions(self) -> list[dict]: ...
 
 
 def card_from_json(obj: dict) -> ProviderCard:
@@ -107,6 +108,14 @@ class HttpFidelClient:
         return EnrollmentSession(token, str(item.get("programId") or self.program_id),
                                  dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=20))
 
+    async def list_transactions(self) -> list[dict]:
+        """`GET /programs/{pid}/transactions` (the reconciliation job's source)."""
+        resp = await self._request("GET", f"/programs/{self.program_id}/transactions", retry=True)
+        if resp.status_code != 200:
+            raise ProviderUnavailable(f"status {resp.status_code}")
+        items = resp.json().get("items") if isinstance(resp.json(), dict) else None
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
     async def close(self) -> None:
         await self._client.aclose()
 
@@ -118,6 +127,7 @@ class FakeFidelClient:
         self.program_id = program_id
         self.cards: dict[str, ProviderCard] = {}
         self.deleted: list[str] = []
+        self.transactions: list[dict] = []
         self.down = False
 
     def add(self, card: ProviderCard) -> None:
@@ -139,3 +149,8 @@ class FakeFidelClient:
             raise ProviderUnavailable("down")
         return EnrollmentSession(f"mock_session_{secrets.token_hex(8)}", self.program_id,
                                  dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=20))
+
+    async def list_transactions(self) -> list[dict]:
+        if self.down:
+            raise ProviderUnavailable("down")
+        return list(self.transactions)

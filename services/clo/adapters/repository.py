@@ -110,6 +110,13 @@ class OfferRepository:
                                                           offers.c.active))
         return [_offer(r) for r in rows]
 
+    async def session_required_for_merchant(self, conn: AsyncConnection, merchant_id: str) -> list[Offer]:
+        """Only the active offers that need the session check (usually none): decides whether to
+        call telemetry before the write transaction."""
+        rows = await conn.execute(sa.select(offers).where(offers.c.merchant_id == merchant_id, offers.c.active,
+                                                          offers.c.session_policy == "required"))
+        return [_offer(r) for r in rows]
+
     async def list(self, conn: AsyncConnection, *, merchant_id: str | None, active: bool | None,
                    limit: int, after: tuple[dt.datetime, str] | None) -> list[Offer]:
         q = sa.select(offers)
@@ -133,14 +140,25 @@ class OfferRepository:
         res = await conn.execute(sa.update(offers).where(*cond).values(**values))
         return res.rowcount == 1
 
-    async def reserve(self, conn: AsyncConnection, offer_id: str, cents: int) -> bool:
-        """Conditional budget reservation (clo.md §3.4): never above the budget."""
+    async def reserve(self, conn: AsyncConnection, offer_id: str, cents: int, *, unlimited: bool,
+                      is_postgres: bool) -> bool:
+        """Conditional budget reservation (clo.md §3.4): never above the budget.
+
+        The counter is kept only while the offer has a budget, so unlimited offers are not a hot
+        row: their reservation takes a SHARE lock (PostgreSQL), which conflicts only with an update
+        that sets a budget — that update then counts this reservation from the committed rows."""
         if cents <= 0:
             return True
         o = offers.c
+        if unlimited:
+            q = sa.select(o.offer_id).where(o.offer_id == offer_id, o.budget_cents.is_(None))
+            if is_postgres:
+                q = q.with_for_update(read=True)
+            if (await conn.execute(q)).first() is not None:
+                return True
         res = await conn.execute(sa.update(offers).where(
-            o.offer_id == offer_id,
-            sa.or_(o.budget_cents.is_(None), o.budget_reserved_cents + cents <= o.budget_cents),
+            o.offer_id == offer_id, o.budget_cents.is_not(None),
+            o.budget_reserved_cents + cents <= o.budget_cents,
         ).values(budget_reserved_cents=o.budget_reserved_cents + cents))
         return res.rowcount == 1
 
@@ -148,9 +166,24 @@ class OfferRepository:
         if offer_id is None or cents <= 0:
             return
         o = offers.c
-        await conn.execute(sa.update(offers).where(o.offer_id == offer_id).values(
+        await conn.execute(sa.update(offers).where(o.offer_id == offer_id, o.budget_cents.is_not(None)).values(
             budget_reserved_cents=sa.case((o.budget_reserved_cents >= cents, o.budget_reserved_cents - cents),
                                           else_=0)))
+
+    async def lock_for_update(self, conn: AsyncConnection, offer_id: str, is_postgres: bool) -> None:
+        q = sa.select(offers.c.offer_id).where(offers.c.offer_id == offer_id)
+        if is_postgres:
+            q = q.with_for_update()
+        await conn.execute(q)
+
+    async def live_reserved(self, conn: AsyncConnection, offer_id: str) -> int:
+        t = transactions.c
+        return (await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(t.reserved_cents), 0)).where(
+            t.offer_id == offer_id, t.reward_state.in_(rewards.RESERVING)))).scalar_one()
+
+    async def set_reserved(self, conn: AsyncConnection, offer_id: str, cents: int) -> None:
+        await conn.execute(sa.update(offers).where(offers.c.offer_id == offer_id)
+                           .values(budget_reserved_cents=cents))
 
 
 class MappingRepository:
@@ -160,6 +193,15 @@ class MappingRepository:
     async def get(self, conn: AsyncConnection, kind: str, external_id: str):
         return (await conn.execute(sa.select(merchant_mappings).where(
             merchant_mappings.c.kind == kind, merchant_mappings.c.external_id == external_id))).first()
+
+    async def many(self, conn: AsyncConnection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """Several (kind, external_id) mappings in one round trip."""
+        if not keys:
+            return {}
+        m = merchant_mappings.c
+        rows = await conn.execute(sa.select(merchant_mappings).where(sa.or_(
+            *(sa.and_(m.kind == k, m.external_id == e) for k, e in keys))))
+        return {(r.kind, r.external_id): r for r in rows}
 
     async def upsert(self, conn: AsyncConnection, kind: str, external_id: str, merchant_id: str,
                      time_zone: str | None, now: dt.datetime) -> tuple[Any, bool]:
@@ -236,13 +278,15 @@ class TransactionRepository:
     async def insert(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
         await conn.execute(sa.insert(transactions).values(**values))
 
-    async def transition(self, conn: AsyncConnection, tx: Tx, values: dict[str, Any]) -> bool:
-        """Conditional update: WHERE reward_state = :from AND version = :v (clo.md §2)."""
+    async def transition(self, conn: AsyncConnection, tx: Tx, values: dict[str, Any]) -> Tx | None:
+        """Conditional update: WHERE reward_state = :from AND version = :v (clo.md §2). Returns the
+        updated row, or None when another writer changed it first."""
         t = transactions.c
         res = await conn.execute(sa.update(transactions).where(
             t.id == tx.id, t.reward_state == tx.reward_state, t.version == tx.version
-        ).values(version=tx.version + 1, **values))
-        return res.rowcount == 1
+        ).values(version=tx.version + 1, **values).returning(*transactions.c))
+        row = res.first()
+        return Tx.from_row(row) if row is not None else None
 
     async def live_counts(self, conn: AsyncConnection, card_id: str, offer_ids: list[str],
                           exclude_tx: str | None = None) -> dict[str, int]:

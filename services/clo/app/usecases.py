@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import json
 import logging
 import uuid
 from typing import Any
@@ -17,7 +18,7 @@ from kit import errors
 from kit import outbox as kout
 from kit.clock import Clock, SystemClock
 from kit.db import Database
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
 from services.clo.adapters.fidel import FidelClient, ProviderUnavailable
 from services.clo.adapters.repository import (CardRepository, InboxRepository, MappingRepository,
                                               OfferRepository, RefundRepository, TransactionRepository,
@@ -41,6 +42,10 @@ SIGNATURE_FAILURES = Counter("clo_webhook_signature_failures_total", "Refused we
 UNVERIFIED = Counter("clo_webhook_unverified_total", "Webhooks accepted unverified (development only)")
 REWARDS = Counter("clo_rewards_total", "Reward state changes", ["state"])
 CLAWBACK_CENTS = Counter("clo_clawback_cents_total", "Cents clawed back")
+AUTH_TO_CLEAR = Histogram("clo_auth_to_clear_seconds", "Time from a transaction's auth to its clearing",
+                          buckets=(60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400))
+LIABILITY = Gauge("clo_reward_liability_cents", "Reward cents by reward state", ["state"])
+OUTBOX_OLDEST = Gauge("clo_outbox_oldest_pending_seconds", "Age of the oldest undelivered outbox event")
 SESSION_CHECKS = Counter("clo_session_check_total", "Charging-session checks", ["result"])
 
 
@@ -245,6 +250,7 @@ class CloUseCases:
                            clear: list[str], version: int | None, request_id: str) -> Offer:
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            await self.offers.lock_for_update(conn, offer_id, self.db.is_postgres)
             current = await self.offers.get(conn, offer_id)
             if current is None or (not is_admin and current.merchant_id != caller):
                 raise errors.NotFound("Offer not found", reason="OFFER_NOT_FOUND")
@@ -271,6 +277,12 @@ class CloUseCases:
                 merged = doffers.validate(merged, max_reward_cents=self.config.max_reward_cents)
             except OfferInvalid as exc:
                 raise errors.InvalidArgument(str(exc), reason="INVALID_OFFER") from None
+            if current.budget_cents is None and merged.budget_cents is not None:
+                # the counter was not kept while unlimited: count the live reservations now (the row
+                # lock above waited for in-flight reservations holding a share lock)
+                reserved = await self.offers.live_reserved(conn, offer_id)
+                await self.offers.set_reserved(conn, offer_id, reserved)
+                current = dataclasses.replace(current, budget_reserved_cents=reserved)
             if merged.budget_cents is not None and merged.budget_cents < current.budget_reserved_cents:
                 raise errors.InvalidArgument("budget_cents is below the amount already reserved",
                                              reason="BUDGET_BELOW_RESERVED")
@@ -323,15 +335,15 @@ class CloUseCases:
         """(merchant_id, time zone name): location mapping, MID, brand, location metadata."""
         merchant_id = None
         tz_name = None
-        loc = await self.mappings.get(conn, "location", ftx.location_id) if ftx.location_id else None
-        if loc is not None:
-            merchant_id, tz_name = loc.merchant_id, loc.time_zone
-        if merchant_id is None and ftx.mid:
-            m = await self.mappings.get(conn, "mid", ftx.mid)
-            merchant_id = m.merchant_id if m is not None else None
-        if merchant_id is None and ftx.brand_id:
-            m = await self.mappings.get(conn, "brand", ftx.brand_id)
-            merchant_id = m.merchant_id if m is not None else None
+        keys = [(k, v) for k, v in (("location", ftx.location_id), ("mid", ftx.mid), ("brand", ftx.brand_id)) if v]
+        found = await self.mappings.many(conn, keys)
+        for key in keys:  # first match wins: location, then MID, then brand
+            m = found.get(key)
+            if m is not None:
+                merchant_id = m.merchant_id
+                if key[0] == "location":
+                    tz_name = m.time_zone
+                break
         if merchant_id is None:
             merchant_id = ftx.location_merchant_id
         if not tz_name or not payloads.is_valid_zone(tz_name):
@@ -395,7 +407,9 @@ class CloUseCases:
                     return Outcome("budget_exhausted", doffers.REASONS["budget_exhausted"])
                 return outcome
             assert outcome.offer is not None and outcome.reward_cents is not None
-            if await self.offers.reserve(conn, outcome.offer.offer_id, outcome.reward_cents):
+            if await self.offers.reserve(conn, outcome.offer.offer_id, outcome.reward_cents,
+                                         unlimited=outcome.offer.budget_cents is None,
+                                         is_postgres=self.db.is_postgres):
                 return outcome
             excluded.add(outcome.offer.offer_id)
 
@@ -441,9 +455,8 @@ class CloUseCases:
             if tx.reward_state in (rewards.NEW, rewards.PENDING):
                 values.update(reward_state=rewards.REJECTED, reward_cents=None, reserved_cents=0,
                               session_check=_session_state(outcome, lookup))
-                ok = await self.txs.transition(conn, tx, values)
                 REWARDS.labels(rewards.REJECTED).inc()
-                return await self.txs.get(conn, tx.id) if ok else None
+                return await self.txs.transition(conn, tx, values)
             values.update(reserved_cents=0)
             await self.txs.transition(conn, tx, values)
             return None
@@ -461,9 +474,10 @@ class CloUseCases:
         else:
             values["reward_state"] = rewards.QUALIFIED
             REWARDS.labels(rewards.QUALIFIED).inc()
-        if not await self.txs.transition(conn, tx, values):
+        updated = await self.txs.transition(conn, tx, values)
+        if updated is None:
             raise _Conflict()
-        return await self.txs.get(conn, tx.id)
+        return updated
 
     # =============================================================================================
     # Fidel webhooks (clo.md §3.9, §3.10)
@@ -502,7 +516,7 @@ class CloUseCases:
         self.verify_webhook("legacy" if legacy else event_type, body, signature, timestamp)
         try:
             result = await self._process(event_type, legacy, body)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionError, OSError, TimeoutError):
+        except (sa.exc.DBAPIError, ConnectionError, OSError, TimeoutError):  # deadlock, lock timeout, DB down
             log.warning("fidel webhook transient failure", exc_info=True)
             raise errors.Unavailable("Temporarily unavailable; retry", reason="TRANSIENT") from None
         WEBHOOKS.labels(event_type or "legacy", result.get("status", "")).inc()
@@ -591,7 +605,7 @@ class CloUseCases:
             merchant_id, tz_name = await self._resolve(conn, ftx)
             if existing is not None:
                 merchant_id = existing.merchant_id  # the auth's resolution stands
-            offers = await self.offers.active_for_merchant(conn, merchant_id) if merchant_id else []
+            offers = await self.offers.session_required_for_merchant(conn, merchant_id) if merchant_id else []
         if card_row is None:
             async with self.db.transaction() as conn:
                 if await self.inbox.claim(conn, event_type, ftx.external_id, body, now):
@@ -650,27 +664,26 @@ class CloUseCases:
     async def _auth(self, conn, tx: Tx | None, card, ftx, merchant_id, amount, instant, local, lookup, now) -> dict:
         if tx is not None:
             return reply("duplicate", transaction_id=tx.id)
+        outcome = await self._select(conn, card_id=card.card_id, amount=amount, merchant_id=merchant_id,
+                                     local_time=local, instant=instant, lookup=lookup)
         row = self._new_row(card=card, ftx=ftx, external_id=ftx.external_id, merchant_id=merchant_id,
                             merchant_name=ftx.brand_name, instant=instant, local=local, now=now)
-        await self._insert_new(conn, row)
-        outcome = await self._select(conn, card_id=card.card_id, amount=amount, merchant_id=merchant_id,
-                                     local_time=local, instant=instant, lookup=lookup, exclude_tx=row.id)
+        # `new` → pending/rejected in the insert itself (the row never exists in `new`); UNIQUE
+        # external_id makes a concurrent second insert fail and reload as a duplicate
         values: dict[str, Any] = {"auth_amount_cents": amount, "amount_cents": amount, "processed_at": now,
                                   "eligibility_code": outcome.code, "eligibility_reason": outcome.reason,
-                                  "session_check": _session_state(outcome, lookup), "updated_at": now}
+                                  "session_check": _session_state(outcome, lookup), "version": 1}
         if outcome.eligible:
             assert outcome.offer is not None
-            values.update(reward_state=rewards.PENDING, offer_id=outcome.offer.offer_id,
-                          reward_cents=outcome.reward_cents, reserved_cents=outcome.reward_cents,
-                          reward_base_cents=amount, base_reward_cents=outcome.reward_cents,
-                          charging_session_id=outcome.session_id)
+            values.update(reward_state=rewards.transition(rewards.NEW, "auth", rewards.PENDING),
+                          offer_id=outcome.offer.offer_id, reward_cents=outcome.reward_cents,
+                          reserved_cents=outcome.reward_cents, reward_base_cents=amount,
+                          base_reward_cents=outcome.reward_cents, charging_session_id=outcome.session_id)
         else:
             values.update(reward_state=rewards.REJECTED)
         REWARDS.labels(values["reward_state"]).inc()
-        if not await self.txs.transition(conn, row, values):
-            raise _Conflict()
-        tx = await self.txs.get(conn, row.id)
-        assert tx is not None
+        tx = dataclasses.replace(row, **values)
+        await self._insert_new(conn, tx)
         return self._tx_reply(tx)
 
     async def _clearing(self, conn, tx: Tx | None, card, ftx, merchant_id, amount, instant, local, lookup,
@@ -681,6 +694,8 @@ class CloUseCases:
             tx = self._new_row(card=card, ftx=ftx, external_id=ftx.external_id, merchant_id=merchant_id,
                                merchant_name=ftx.brand_name, instant=instant, local=local, now=now)
             await self._insert_new(conn, tx)
+        elif tx.auth_amount_cents is not None and tx.cleared_amount_cents is None:
+            AUTH_TO_CLEAR.observe(max(0.0, (now - tx.created_at).total_seconds()))
         updated = await self._clear(conn, tx, cleared=amount, local_time=local, lookup=lookup, now=now)
         if updated is None or updated.reward_state in (rewards.REJECTED, rewards.FAILED) and \
                 tx.reward_state in (rewards.REJECTED, rewards.FAILED):
@@ -793,10 +808,9 @@ class CloUseCases:
             "id": refund_id, "external_id": ftx.external_id, "transaction_id": tx.id, "amount_cents": amount,
             "matched_by": "original_id" if ftx.original_transaction_id else "heuristic",
             "clawback_cents": clawback_cents, "created_at": now})
-        if not await self.txs.transition(conn, tx, values):
+        after = await self.txs.transition(conn, tx, values)
+        if after is None:
             raise _Conflict()
-        after = await self.txs.get(conn, tx.id)
-        assert after is not None
         if money_moved:
             return reply("refunded", transaction_id=tx.id, clawback_cents=clawback_cents, refund_id=refund_id,
                          reward_state=after.reward_state)
@@ -842,7 +856,7 @@ class CloUseCases:
                 m = await self.mappings.get(conn, "location", location_id)
                 if m is not None and m.time_zone:
                     tz_name = m.time_zone
-            offers = await self.offers.active_for_merchant(conn, merchant_id)
+            offers = await self.offers.session_required_for_merchant(conn, merchant_id)
         local = payloads.utc_to_local(instant, payloads.zone(tz_name) or payloads.zone("UTC"))
         lookup = await self._lookup_sessions(card.driver_id, instant, offers, charging_session_id)
         try:
@@ -954,6 +968,58 @@ class CloUseCases:
         if changed:
             await self.release_holds()
         return changed
+
+    async def refresh_metrics(self) -> None:
+        """Gauges that need a query: reward liability by state, age of the oldest pending event."""
+        t = transactions.c
+        o = outbox_table.c
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(t.reward_state, sa.func.coalesce(sa.func.sum(
+                t.reward_cents - t.clawed_back_cents), 0)).group_by(t.reward_state))
+            by_state = {r[0]: int(r[1]) for r in rows}
+            oldest = (await conn.execute(sa.select(sa.func.min(o.created_at)).where(
+                o.delivered_at.is_(None), o.dead_at.is_(None)))).scalar()
+        for state in rewards.STATES:
+            LIABILITY.labels(state).set(by_state.get(state, 0))
+        if isinstance(oldest, str):  # SQLite aggregate over the UTC text column
+            oldest = dt.datetime.fromisoformat(oldest).replace(tzinfo=UTC)
+        OUTBOX_OLDEST.set((self.clock.now() - oldest).total_seconds() if oldest is not None else 0)
+
+    async def reconcile(self) -> dict[str, int]:
+        """Daily reconciliation (clo.md §9): list the program's transactions at Fidel and feed the
+        ones CLO never received to the same handlers (auth, clearing, refund). Idempotent: what is
+        already known is skipped, and a late webhook for a fed event replies as a duplicate."""
+        if self.fidel is None:
+            return {}
+        try:
+            items = await self.fidel.list_transactions()
+        except ProviderUnavailable:
+            log.warning("reconciliation skipped: provider unavailable")
+            return {}
+        fed: dict[str, int] = {}
+        for item in items:
+            try:
+                ftx = payloads.parse_transaction(payloads.loads(json.dumps(item).encode()))
+            except payloads.PayloadError:
+                continue
+            async with self.db.read() as conn:
+                known = await self.txs.by_external(conn, ftx.external_id)
+                refund_known = await self.refunds.exists(conn, ftx.external_id)
+            if ftx.amount_cents < 0:
+                event = None if refund_known else "transaction.refund"
+            elif known is None:
+                event = "transaction.clearing" if ftx.cleared else "transaction.auth"
+            elif ftx.cleared and known.cleared_amount_cents is None:
+                event = "transaction.clearing"
+            else:
+                event = None
+            if event is None:
+                continue
+            result = await self._process(event, False, json.dumps(item, separators=(",", ":")).encode())
+            fed[event] = fed.get(event, 0) + 1
+            log.info("reconciliation fed a missing event", extra={"event_type": event,
+                                                                  "status": result.get("status")})
+        return fed
 
     async def purge_inbox(self) -> int:
         cutoff = self.clock.now() - dt.timedelta(days=self.config.webhook_retention_days)

@@ -198,6 +198,8 @@ class CloApi(clo_pb2_grpc.CloServiceServicer):
 
     async def CreateOffer(self, request, context):
         caller = self._offer_caller()
+        if not caller.is_admin and request.merchant_id != caller.sub:
+            raise errors.PermissionDenied("Merchants may only manage their own offers", reason="MERCHANT_NOT_OWN")
         guard(request)
         try:
             fields = _reward_fields(request, create=True)
@@ -217,8 +219,6 @@ class CloApi(clo_pb2_grpc.CloServiceServicer):
                 request_id=request.request_id or None, **fields)
         except OfferInvalid as exc:
             raise errors.InvalidArgument(str(exc), reason="INVALID_OFFER") from None
-        if not caller.is_admin and request.merchant_id != caller.sub:
-            raise errors.PermissionDenied("Merchants may only manage their own offers", reason="MERCHANT_NOT_OWN")
         created = await self.uc.create_offer(caller.sub, caller.is_admin, offer)
         return clo_pb2.CreateOfferResponse(offer=_offer_pb(created))
 
