@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import importlib
 import json
+import pathlib
 import platform
 import sys
 import traceback
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures": [dataclasses.asdict(f) for f in results],
         "failures": failures,
     }
+    pathlib.Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(doc, f, indent=2)
     print(f"\nwrote {a.out}")

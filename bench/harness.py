@@ -108,9 +108,12 @@ def wrk(url: str, *, method: str = "GET", body: str = "", headers: dict[str, str
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
-        out = subprocess.run([require_wrk(), "-t", str(threads), "-c", str(connections),
-                              "-d", f"{duration_s}s", "-s", f.name, url],
-                             capture_output=True, text=True, timeout=duration_s + 60, check=True).stdout
+        proc = subprocess.run([require_wrk(), "-t", str(threads), "-c", str(connections),
+                              "-d", f"{max(1, round(duration_s))}s", "-s", f.name, url],
+                              capture_output=True, text=True, timeout=duration_s + 60)
+        if proc.returncode:
+            raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
+        out = proc.stdout
     finally:
         os.unlink(f.name)
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
