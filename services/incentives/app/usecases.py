@@ -168,7 +168,7 @@ class IncentivesUseCases:
                     if existing is not None:
                         return existing
                 await self.campaigns.insert(conn, camp)
-                await self.campaigns.set_targets(conn, camp.id, dim, keys)
+                await self.campaigns.set_targets(conn, camp, dim, keys)
                 await self.campaigns.history(conn, camp.id, None, "draft", caller.sub, None, now)
         except sa_exc.IntegrityError:
             if not request_id:
@@ -195,11 +195,11 @@ class IncentivesUseCases:
             updated = dc.apply_update(camp, paths, values, is_admin=caller.is_admin, now=now)
             if updated is camp:
                 return camp
-            if (updated.rules, updated.time_zone, updated.starts_at, updated.ends_at) != (
-                    camp.rules, camp.time_zone, camp.starts_at, camp.ends_at):
+            if (updated.rules, updated.time_zone, updated.starts_at, updated.ends_at, updated.priority) != (
+                    camp.rules, camp.time_zone, camp.starts_at, camp.ends_at, camp.priority):
                 dim, keys = self._targets(updated)
                 updated = dataclasses.replace(updated, index_dimension=dim)
-                await self.campaigns.set_targets(conn, camp.id, dim, keys)
+                await self.campaigns.set_targets(conn, updated, dim, keys)
             await self.campaigns.save(conn, updated)
             return dataclasses.replace(updated, version=updated.version + 1)
 
@@ -497,10 +497,11 @@ class IncentivesUseCases:
         failed_gate = gate(s, self.blocking_flags)
         if failed_gate is not None:
             return EvalOutcome("ineligible", failed_gate)
-        candidates = await self.campaigns.candidates(conn, idx.session_keys(s), s.session_start)
         ctx = _DriverContext(self, conn, s)
         passed_any = False
-        for camp in candidates:
+        examined = 0
+        async for camp in self.campaigns.iter_candidates(conn, idx.session_keys(s), s.session_start):
+            examined += 1
             if await self._first_failure(conn, camp, s, ctx) is not None:
                 continue
             passed_any = True
@@ -509,8 +510,22 @@ class IncentivesUseCases:
                 log.info("budget race lost; trying the next candidate", extra={"campaign_id": camp.id})
                 continue
             grant = await self._grant(conn, camp, spent, s, now)
-            return EvalOutcome("granted", None, grant, len(candidates))
-        return EvalOutcome("budget_exhausted" if passed_any else "no_match", None, None, len(candidates))
+            return EvalOutcome("granted", None, grant, examined)
+        return EvalOutcome("budget_exhausted" if passed_any else "no_match", None, None, examined)
+
+    async def match(self, s: Session) -> tuple[str | None, int]:
+        """Read-only: the campaign the engine would pay for ``s`` now (ignoring budget races) and
+        the number of candidates examined. Used by the benchmark."""
+        if gate(s, self.blocking_flags) is not None:
+            return None, 0
+        async with self.db.read() as conn:
+            ctx = _DriverContext(self, conn, s)
+            examined = 0
+            async for camp in self.campaigns.iter_candidates(conn, idx.session_keys(s), s.session_start):
+                examined += 1
+                if await self._first_failure(conn, camp, s, ctx) is None:
+                    return camp.id, examined
+            return None, examined
 
     async def _first_failure(self, conn: AsyncConnection, camp: Campaign, s: Session,
                              ctx: "_DriverContext") -> tuple[str, str] | None:
