@@ -104,59 +104,74 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-async def run_size(url: str, n: int, sessions: int, seed_value: int) -> dict:
+async def prepare(url: str, n: int, sessions: int, seed_value: int) -> dict:
     await asyncio.to_thread(migrations.upgrade, "incentives", url)
     db = Database(url)
-    try:
-        rng = random.Random(seed_value)
-        await seed(db, n, rng)
-        uc = IncentivesUseCases(db, ManualClock(NOW))
-        probes = [make_session(rng, i) for i in range(sessions)]
-        for s in probes[:20]:  # warm-up: caches, prepared statements
-            await uc.match(s)
-        match_ms, examined = [], []
-        for s in probes:
-            t0 = time.perf_counter()
-            _, n_examined = await uc.match(s)
-            match_ms.append((time.perf_counter() - t0) * 1000)
-            examined.append(n_examined)
-        ingest_ms, granted = [], 0
-        for s in probes:
-            t0 = time.perf_counter()
+    rng = random.Random(seed_value)
+    await seed(db, n, rng)
+    uc = IncentivesUseCases(db, ManualClock(NOW))
+    probes = [make_session(rng, i) for i in range(sessions)]
+    for s in probes[:20]:  # warm-up: caches, compiled statements
+        await uc.match(s)
+    return {"n": n, "db": db, "uc": uc, "probes": probes, "match_ms": [], "examined": [], "ingest_ms": [],
+            "granted": 0}
+
+
+async def measure(state: dict, lo: int, hi: int, ingest: bool) -> None:
+    uc = state["uc"]
+    for s in state["probes"][lo:hi]:
+        t0 = time.perf_counter()
+        if ingest:
             out = await uc.evaluate(s)
-            ingest_ms.append((time.perf_counter() - t0) * 1000)
-            granted += out.outcome == "granted"
-        return {"n": n, "match_p50": statistics.median(match_ms), "match_p95": pct(match_ms, 95),
-                "ingest_p50": statistics.median(ingest_ms), "ingest_p95": pct(ingest_ms, 95),
-                "examined_mean": statistics.mean(examined), "granted": granted / len(probes)}
-    finally:
-        await db.dispose()
+            state["ingest_ms"].append((time.perf_counter() - t0) * 1000)
+            state["granted"] += out.outcome == "granted"
+        else:
+            _, n_examined = await uc.match(s)
+            state["match_ms"].append((time.perf_counter() - t0) * 1000)
+            state["examined"].append(n_examined)
+
+
+def summary(st: dict) -> dict:
+    return {"n": st["n"], "match_p50": statistics.median(st["match_ms"]), "match_p95": pct(st["match_ms"], 95),
+            "ingest_p50": statistics.median(st["ingest_ms"]), "ingest_p95": pct(st["ingest_ms"], 95),
+            "examined_mean": statistics.mean(st["examined"]), "granted": st["granted"] / len(st["ingest_ms"])}
 
 
 async def main_async(args) -> None:
     sizes = [int(x) for x in args.sizes.split(",")]
-    results = []
+    states, dropped = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in sizes:
-            if args.pg:
-                import asyncpg
-                base = args.pg.rsplit("/", 1)[0].replace("postgresql+asyncpg", "postgresql")
-                name = f"bench_incentives_{uuid.uuid4().hex[:8]}"
-                admin = await asyncpg.connect(base + "/" + args.pg_admin_db)
-                await admin.execute(f'CREATE DATABASE "{name}"')
-                await admin.close()
-                url = args.pg.rsplit("/", 1)[0] + "/" + name
-            else:
-                url = f"sqlite+aiosqlite:///{pathlib.Path(tmp) / f'bench_{n}.db'}"
-            try:
-                results.append(await run_size(url, n, args.sessions, args.seed))
-            finally:
+        try:
+            for n in sizes:
                 if args.pg:
-                    admin = await asyncpg.connect(base + "/" + args.pg_admin_db)
-                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    import asyncpg
+                    base = args.pg.rsplit("/", 1)[0]
+                    name = f"bench_incentives_{uuid.uuid4().hex[:8]}"
+                    admin = await asyncpg.connect(base.replace("+asyncpg", "") + "/" + args.pg_admin_db)
+                    await admin.execute(f'CREATE DATABASE "{name}"')
                     await admin.close()
+                    dropped.append((base, name))
+                    url = f"{base}/{name}"
+                else:
+                    url = f"sqlite+aiosqlite:///{pathlib.Path(tmp) / f'bench_{n}.db'}"
+                states.append(await prepare(url, n, args.sessions, args.seed))
+            # interleave the sizes in small batches so that load drift on a shared host hits all alike
+            step = 20
+            for ingest in (False, True):
+                for lo in range(0, args.sessions, step):
+                    for st in states:
+                        await measure(st, lo, lo + step, ingest)
+            results = [summary(st) for st in states]
+        finally:
+            for st in states:
+                await st["db"].dispose()
+            for base, name in dropped:
+                import asyncpg
+                admin = await asyncpg.connect(base.replace("+asyncpg", "") + "/" + args.pg_admin_db)
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await admin.close()
     backend = "postgresql" if args.pg else "sqlite"
-    print(f"incentive engine benchmark ({backend}, {args.sessions} sessions per size)")
+    print(f"incentive engine benchmark ({backend}, {args.sessions} sessions per size, sizes interleaved)")
     print(f"{'campaigns':>10} {'match p50':>10} {'match p95':>10} {'ingest p50':>11} {'ingest p95':>11} "
           f"{'examined':>9} {'granted':>8}")
     for r in results:

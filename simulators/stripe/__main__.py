@@ -7,8 +7,9 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from simulators.base import health_route, serve
+from simulators.stripe import checkout
 
-app = Starlette(routes=[health_route("stripe")])
+app = Starlette(routes=[health_route("stripe"), *checkout.ROUTES])
 
 if __name__ == "__main__":
     serve(app, "FAKE_STRIPE_PORT", 8780)
