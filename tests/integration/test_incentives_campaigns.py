@@ -242,3 +242,37 @@ async def test_funding_event_applies_once_net_of_fee(uc):
         "metadata": {"type": "campaign_funding", "campaign_id": mismatch.id, "gross_amount_cents": "10000"}})
     assert r["result"] == "amount_mismatch"
     assert (await uc.apply_campaign_funding(SERVICE, "evt_6", "payment_intent.succeeded", sess))["result"] == "ignored"
+
+
+async def test_driver_active_campaigns_reward_hints_explain_and_batch(uc):
+    from services.incentives.adapters.peers import ChargerInfo, StaticChargers
+    uc.chargers = StaticChargers({"ch-9": ChargerInfo("ch-9", network_name="EVgo", zone_id="z9", lat=30.0, lng=-97.0)})
+    uc.clock.set(dt.datetime(2026, 3, 10, 18, 0, tzinfo=UTC))  # 13:00 CDT, Tuesday
+    by_net = await funded_active(uc, name="net", cost_per_session_cents=300, rules={"charger_networks": ["evgo"]})
+    geo = await funded_active(uc, name="geo", cost_per_session_cents=200,
+                              rules={"geo_center_lat": 30.0, "geo_center_lng": -97.0, "geo_radius_m": 500})
+    evening = await funded_active(uc, name="evening", rules={"time_start": "18:00", "time_end": "20:00"})
+    listed = await funded_active(uc, name="vip", rules={"driver_allowlist": ["someone@else.com"]})
+    rows = {c.name: eligible for c, eligible in
+            await uc.list_driver_active_campaigns(DRIVER, lat=None, lng=None, charger_id="ch-9")}
+    assert rows == {"net": True, "geo": True, "evening": False}  # the allowlist hides "vip"
+    rows = {c.name for c, _ in await uc.list_driver_active_campaigns(DRIVER, lat=None, lng=None, charger_id=None)}
+    assert rows == {"net", "evening"}  # no position: geo campaigns hidden
+    with pytest.raises(errors.InvalidArgument):
+        await uc.list_driver_active_campaigns(DRIVER, lat=1.0, lng=None, charger_id=None)
+    with pytest.raises(errors.PermissionDenied):
+        await uc.list_driver_active_campaigns(SPONSOR, lat=None, lng=None, charger_id=None)
+    hints = await uc.rewards_for_chargers(SERVICE, [
+        {"charger_id": "ch-9", "network_name": "EVgo", "lat": 30.0, "lng": -97.0},
+        {"charger_id": "x", "network_name": "Blink", "lat": 10.0, "lng": 10.0}], None, None)
+    # "evening" pays 18:00–20:00 local only; at 13:00 no campaign pays at charger x
+    assert [(cid, c.id if c else None) for cid, c in hints] == [("ch-9", by_net.id), ("x", None)]
+    out = await uc.ingest_session_ended(SERVICE, session(charger_network="EVgo", lat=30.0, lng=-97.0))
+    assert out.grant["campaign_id"] in {by_net.id, geo.id}
+    row, stored, cands = await uc.explain_session(ADMIN, out.grant["session_id"])
+    assert stored.outcome == "granted" and {c["campaign_id"] for c in cands} >= {by_net.id, geo.id}
+    assert [c["failed_rule"] for c in cands if c["campaign_id"] == listed.id] == ["driver_allowlist"]
+    got = await uc.batch_get_grants(SERVICE, [out.grant["id"]], [out.grant["session_id"]])
+    assert [g["id"] for g in got] == [out.grant["id"]]
+    with pytest.raises(errors.InvalidArgument):
+        await uc.batch_get_grants(SERVICE, ["nope"], [])

@@ -730,8 +730,7 @@ class IncentivesUseCases:
                 probe = Session(session_id="", driver_id=driver_id or "", session_start=now,
                                 charger_id=ch["charger_id"], charger_network=ch.get("network_name"),
                                 zone_id=ch.get("zone_id"), lat=ch.get("lat"), lng=ch.get("lng"))
-                keys = idx.session_keys(probe)
-                keys.pop("time", None)
+                keys = idx.session_keys(probe)  # time-indexed campaigns: judged at the current hour
                 best = None
                 for camp in await self.campaigns.candidates(conn, keys, now):
                     if not _location_matches(camp.rules, probe):

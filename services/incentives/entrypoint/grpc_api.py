@@ -27,11 +27,18 @@ def _opt(msg: Message, name: str) -> Any:
     return getattr(msg, name) if msg.HasField(name) else None
 
 
+def _repeated(f) -> bool:
+    rep = getattr(f, "is_repeated", None)
+    if rep is not None:
+        return rep() if callable(rep) else bool(rep)
+    return f.label == f.LABEL_REPEATED  # protobuf < 5
+
+
 def _present(msg: Message) -> dict[str, Any]:
     """The fields of a message that are set: optional scalars by presence, lists when non-empty."""
     out: dict[str, Any] = {}
     for f in msg.DESCRIPTOR.fields:
-        if f.label == f.LABEL_REPEATED:
+        if _repeated(f):
             values = list(getattr(msg, f.name))
             if values:
                 out[f.name] = values
@@ -45,7 +52,7 @@ def _present(msg: Message) -> dict[str, Any]:
 
 def _field_value(msg: Message, name: str) -> Any:
     f = msg.DESCRIPTOR.fields_by_name[name]
-    if f.label == f.LABEL_REPEATED:
+    if _repeated(f):
         return list(getattr(msg, name))
     if f.message_type is not None:
         return _present(getattr(msg, name)) if msg.HasField(name) else {}
