@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 
+from cli import incentives as incentives_cli
 from cli.stack import Ports, Stack, migrate_all
 from kit import auth
 from kit.settings import DEV_JWT_SECRET
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     tok.set_defaults(func=cmd_token)
     mig = sub.add_parser("migrate", help="migrate every service's database to the latest schema")
     mig.set_defaults(func=cmd_migrate)
+    incentives_cli.register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -4,6 +4,10 @@ yields a grant the sponsor sees; the driver's reputation endpoint answers."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 import uuid
 
 import grpc
@@ -12,7 +16,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from nerava.incentives.v1 import incentives_pb2, incentives_pb2_grpc
-from tests.e2e.conftest import token
+from tests.e2e.conftest import SECRET, token
 
 pytestmark = pytest.mark.e2e
 
@@ -97,8 +101,16 @@ def test_campaign_create_fund_activate_and_a_session_earns_a_grant(stack, base_u
     rep = call(base_url, "GET", "/v1/charging-sessions/reputation", driver)
     assert rep.status_code == 200 and rep.json()["tier"] == "Bronze" and rep.json()["streak_days"] >= 1
 
+    # the CLI session injector (service token, IngestSessionEnded)
+    cli = subprocess.run([sys.executable, "-m", "cli.main", "incentives", "simulate-session", "--driver", "driver-e2e",
+                          "--charger-id", "ch-e2e", "--minutes", "45",
+                          "--addr", f"127.0.0.1:{stack.ports.services['incentives']}"],
+                         capture_output=True, text=True, timeout=30, env={**os.environ, "NERAVA_JWT_SECRET": SECRET})
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["outcome"] == "granted"
+
     r = call(base_url, "POST", f"/v1/campaigns/{cid}/pause?reason=holiday", sponsor)
     assert r.status_code == 200 and r.json()["campaign"]["status"] == "paused"
     r = call(base_url, "POST", f"/v1/campaigns/{cid}/cancel", sponsor)
-    assert r.status_code == 200 and r.json()["unspent_cents"] == 3750
+    assert r.status_code == 200 and r.json()["unspent_cents"] == 3500
     assert r.json()["campaign"]["status"] == "canceled"
