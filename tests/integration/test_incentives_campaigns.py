@@ -125,9 +125,10 @@ async def test_lifecycle_and_guards(uc):
         await uc.create_campaign_checkout(SPONSOR, camp.id)
     with pytest.raises(errors.FailedPrecondition, match="Can only pause active campaigns, current status: draft"):
         await uc.pause_campaign(SPONSOR, camp.id, None)
-    assert (await uc.activate_campaign(SPONSOR, camp.id)).status == "active"
+    assert (await uc.activate_campaign(SPONSOR, camp.id, "key-1")).status == "active"
+    assert (await uc.activate_campaign(SPONSOR, camp.id, "key-1")).status == "active"  # replay of the key
     with pytest.raises(errors.FailedPrecondition, match="Can only activate draft campaigns"):
-        await uc.activate_campaign(SPONSOR, camp.id)
+        await uc.activate_campaign(SPONSOR, camp.id, "key-2")
     with pytest.raises(errors.InvalidArgument):
         await uc.pause_campaign(SPONSOR, camp.id, "x" * 501)
     paused = await uc.pause_campaign(SPONSOR, camp.id, "holiday")
@@ -251,7 +252,7 @@ async def test_driver_active_campaigns_reward_hints_explain_and_batch(uc):
     by_net = await funded_active(uc, name="net", cost_per_session_cents=300, rules={"charger_networks": ["evgo"]})
     geo = await funded_active(uc, name="geo", cost_per_session_cents=200,
                               rules={"geo_center_lat": 30.0, "geo_center_lng": -97.0, "geo_radius_m": 500})
-    evening = await funded_active(uc, name="evening", rules={"time_start": "18:00", "time_end": "20:00"})
+    await funded_active(uc, name="evening", rules={"time_start": "18:00", "time_end": "20:00"})
     listed = await funded_active(uc, name="vip", rules={"driver_allowlist": ["someone@else.com"]})
     rows = {c.name: eligible for c, eligible in
             await uc.list_driver_active_campaigns(DRIVER, lat=None, lng=None, charger_id="ch-9")}

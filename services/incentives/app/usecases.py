@@ -204,33 +204,44 @@ class IncentivesUseCases:
             return dataclasses.replace(updated, version=updated.version + 1)
 
     async def _transition(self, caller: Principal, campaign_id: str, check, change, *,
-                          reason: str | None = None) -> Campaign:
+                          reason: str | None = None, request_id: str | None = None, op: str = "") -> Campaign:
         require_sponsor(caller)
         require_uuid(campaign_id, "campaign_id")
         now = self.clock.now()
         async with self.db.transaction() as conn:
             camp = _owned(await self.campaigns.get(conn, campaign_id, for_update=True), caller)
+            if request_id:
+                # a replay of the same key returns the campaign instead of failing the guard again
+                key = f"campaign:{op}:{campaign_id}:{caller.sub}:{request_id}"[:200]
+                if not await kout.Inbox(self.db, t.inbox_table).claim(conn, key, now):
+                    return camp
             check(camp, now)
             values = change(camp, now)
             await self.campaigns.set_status(conn, camp.id, **values, updated_at=now, version=camp.version + 1)
             await self.campaigns.history(conn, camp.id, camp.status, values["status"], caller.sub, reason, now)
             return await self.campaigns.get(conn, camp.id)  # type: ignore[return-value]
 
-    async def activate_campaign(self, caller: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(caller, campaign_id, dc.check_activate, lambda c, now: {"status": "active"})
+    async def activate_campaign(self, caller: Principal, campaign_id: str, request_id: str | None = None) -> Campaign:
+        return await self._transition(caller, campaign_id, dc.check_activate, lambda c, now: {"status": "active"},
+                                      request_id=request_id, op="activate")
 
-    async def pause_campaign(self, caller: Principal, campaign_id: str, reason: str | None) -> Campaign:
+    async def pause_campaign(self, caller: Principal, campaign_id: str, reason: str | None,
+                             request_id: str | None = None) -> Campaign:
         reason = dc.check_reason(reason)
         return await self._transition(caller, campaign_id, dc.check_pause, lambda c, now: {
-            "status": "paused", "paused_at": now, "pause_reason": reason}, reason=reason)
+            "status": "paused", "paused_at": now, "pause_reason": reason}, reason=reason,
+            request_id=request_id, op="pause")
 
-    async def resume_campaign(self, caller: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(caller, campaign_id, dc.check_resume, lambda c, now: {"status": "active"})
+    async def resume_campaign(self, caller: Principal, campaign_id: str, request_id: str | None = None) -> Campaign:
+        return await self._transition(caller, campaign_id, dc.check_resume, lambda c, now: {"status": "active"},
+                                      request_id=request_id, op="resume")
 
-    async def cancel_campaign(self, caller: Principal, campaign_id: str, reason: str | None) -> tuple[Campaign, int]:
+    async def cancel_campaign(self, caller: Principal, campaign_id: str, reason: str | None,
+                              request_id: str | None = None) -> tuple[Campaign, int]:
         reason = dc.check_reason(reason)
         camp = await self._transition(caller, campaign_id, dc.check_cancel, lambda c, now: {
-            "status": "canceled", "canceled_at": now, "cancel_reason": reason}, reason=reason)
+            "status": "canceled", "canceled_at": now, "cancel_reason": reason}, reason=reason,
+            request_id=request_id, op="cancel")
         return camp, max(0, camp.budget_cents - camp.spent_cents)
 
     async def list_campaign_grants(self, caller: Principal, campaign_id: str, limit: int | None,

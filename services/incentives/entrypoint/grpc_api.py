@@ -203,19 +203,21 @@ class IncentivesApi(incentives_pb2_grpc.IncentivesServiceServicer):
         return pb.UpdateCampaignResponse(campaign=self._c(camp))
 
     async def ActivateCampaign(self, request: pb.ActivateCampaignRequest, context):
-        camp = await self.uc.activate_campaign(current_principal(), request.campaign_id)
+        camp = await self.uc.activate_campaign(current_principal(), request.campaign_id, request.request_id or None)
         return pb.ActivateCampaignResponse(campaign=self._c(camp))
 
     async def PauseCampaign(self, request: pb.PauseCampaignRequest, context):
-        camp = await self.uc.pause_campaign(current_principal(), request.campaign_id, _opt(request, "reason"))
+        camp = await self.uc.pause_campaign(current_principal(), request.campaign_id, _opt(request, "reason"),
+                                            request.request_id or None)
         return pb.PauseCampaignResponse(campaign=self._c(camp))
 
     async def ResumeCampaign(self, request: pb.ResumeCampaignRequest, context):
-        camp = await self.uc.resume_campaign(current_principal(), request.campaign_id)
+        camp = await self.uc.resume_campaign(current_principal(), request.campaign_id, request.request_id or None)
         return pb.ResumeCampaignResponse(campaign=self._c(camp))
 
     async def CancelCampaign(self, request: pb.CancelCampaignRequest, context):
-        camp, unspent = await self.uc.cancel_campaign(current_principal(), request.campaign_id, _opt(request, "reason"))
+        camp, unspent = await self.uc.cancel_campaign(current_principal(), request.campaign_id, _opt(request, "reason"),
+                                                      request.request_id or None)
         return pb.CancelCampaignResponse(campaign=self._c(camp), unspent_cents=unspent)
 
     async def CreateCampaignCheckout(self, request: pb.CreateCampaignCheckoutRequest, context):
