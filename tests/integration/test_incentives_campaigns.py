@@ -277,3 +277,23 @@ async def test_driver_active_campaigns_reward_hints_explain_and_batch(uc):
     assert [g["id"] for g in got] == [out.grant["id"]]
     with pytest.raises(errors.InvalidArgument):
         await uc.batch_get_grants(SERVICE, ["nope"], [])
+
+
+async def test_cap_buckets_follow_local_midnight_across_dst(uc):
+    uc.clock.set(dt.datetime(2026, 2, 1, tzinfo=UTC))
+    await funded_active(uc, caps={"per_day": 1}, budget_cents=100_000)
+
+    def at(*args):
+        return session(start=dt.datetime(*args, tzinfo=UTC))
+
+    # spring forward (2026-03-08): 05:59 UTC = 23:59 CST Mar 7, 06:00 UTC = 00:00 CST Mar 8
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 3, 8, 5, 59))).outcome == "granted"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 3, 8, 6, 0))).outcome == "granted"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 3, 9, 4, 59))).outcome == "no_match"  # 23:59 CDT Mar 8
+    # fall back (2026-11-01, a 25-hour local day): 05:30 UTC = 00:30 CDT, 2026-11-02 05:30 UTC = 23:30 CST
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 11, 1, 5, 30))).outcome == "granted"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 11, 2, 5, 30))).outcome == "no_match"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 11, 2, 6, 0))).outcome == "granted"  # 00:00 CST Nov 2
+    grants, _ = await uc.list_campaign_grants(SPONSOR, (await uc.list_campaigns(
+        SPONSOR, status=None, sponsor_name=None, limit=None, offset=None))[0][0].id, None, None)
+    assert sorted(g.local_day for g in grants) == ["2026-03-07", "2026-03-08", "2026-11-01", "2026-11-02"]

@@ -186,7 +186,9 @@ class IncentivesApi(incentives_pb2_grpc.IncentivesServiceServicer):
         values: dict[str, Any] = {}
         for path in paths:
             top, _, sub = path.partition(".")
-            if top not in request.DESCRIPTOR.fields_by_name or top in ("campaign_id", "update_mask", "request_id"):
+            if top in ("campaign_id", "update_mask", "request_id"):
+                continue  # the path parameter / envelope echoed in a body: not an edit
+            if top not in request.DESCRIPTOR.fields_by_name:
                 raise errors.InvalidArgument(f"unknown update_mask path '{path}'")
             if top in ("rules", "caps"):
                 nested = getattr(request, top)
@@ -199,6 +201,7 @@ class IncentivesApi(incentives_pb2_grpc.IncentivesServiceServicer):
                     bucket.update(_present(nested))
             else:
                 values[top] = _field_value(request, top)
+        paths = [p for p in paths if p.partition(".")[0] not in ("campaign_id", "update_mask", "request_id")]
         camp = await self.uc.update_campaign(current_principal(), request.campaign_id, paths, values)
         return pb.UpdateCampaignResponse(campaign=self._c(camp))
 
