@@ -150,12 +150,15 @@ async def test_lifecycle_and_guards(uc):
 
 
 async def test_engine_grants_once_with_effects_in_one_transaction(uc):
+    from services.incentives.adapters import metrics
+    granted_before = metrics.EVALUATIONS.labels("granted", "")._value.get()
     camp = await funded_active(uc, rules={"charger_networks": ["Charge Point"]})
     s = session()
     out = await uc.ingest_session_ended(SERVICE, s)
     assert out.outcome == "granted" and out.grant["amount_cents"] == 100
     again = await uc.ingest_session_ended(SERVICE, s)
     assert again.replayed and again.grant["id"] == out.grant["id"]
+    assert metrics.EVALUATIONS.labels("granted", "")._value.get() == granted_before + 1  # replays not counted
     with pytest.raises(errors.PermissionDenied):
         await uc.ingest_session_ended(DRIVER, session())
     async with uc.db.read() as conn:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kit import errors
 from kit.db import Database
 from services.incentives.adapters import tables as t
+from services.incentives.adapters.metrics import NOVA_TRANSACTIONS
 from services.incentives.domain import nova
 
 acc = t.nova_accounts
@@ -92,6 +93,7 @@ class NovaLedger:
         await conn.execute(sa.insert(ent), [{"transaction_id": tid, "account": a, "delta": d, "created_at": now}
                                             for a, d in legs])
         self._known_system.update(a for a, _ in legs if nova.account_kind(a) == "system")
+        NOVA_TRANSACTIONS.labels(type).inc()
         return Posted(tid, False, amount, type)
 
     async def reverse_up_to(self, conn: AsyncConnection, *, driver_id: str, amount: int, key: str,

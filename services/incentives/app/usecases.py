@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from kit import outbox as kout
 from kit.auth import Principal
 from kit.clock import Clock, SystemClock
 from kit.db import Database
+from services.incentives.adapters import metrics as m
 from services.incentives.adapters import tables as t
 from services.incentives.adapters.nova_ledger import NovaLedger
 from services.incentives.adapters.peers import ChargerDirectory, StaticChargers
@@ -353,7 +355,9 @@ class IncentivesUseCases:
             raise errors.InvalidArgument("stripe_event_id is required")
         for attempt in range(MAX_RETRIES + 1):
             try:
-                return await self._apply_funding(event_id, event_type, session)
+                result = await self._apply_funding(event_id, event_type, session)
+                m.FUNDING_RESULTS.labels(result["result"]).inc()
+                return result
             except sa_exc.DBAPIError as exc:
                 if not _transient(exc) or attempt == MAX_RETRIES:
                     raise
@@ -458,6 +462,7 @@ class IncentivesUseCases:
                 validate_zone(s.driver_time_zone, "driver_time_zone")
             except errors.InvalidArgument:
                 s = dataclasses.replace(s, driver_time_zone=None)
+        started = time.perf_counter()
         for attempt in range(MAX_RETRIES + 1):
             try:
                 out = await self._evaluate_once(s)
@@ -468,8 +473,13 @@ class IncentivesUseCases:
                     raise
                 await asyncio.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
                 continue
-            if out.outcome == "granted" and not out.replayed:
-                self._events_committed()
+            if not out.replayed:
+                m.EVALUATIONS.labels(out.outcome, out.reason or "").inc()
+                m.CANDIDATES.observe(out.candidates_examined)
+                m.ENGINE_SECONDS.observe(time.perf_counter() - started)
+                if out.grant is not None:
+                    m.GRANTS.labels(out.grant["reward_destination"]).inc()
+                    self._events_committed()
             return out
         raise AssertionError("unreachable")
 
@@ -518,6 +528,7 @@ class IncentivesUseCases:
             passed_any = True
             spent = await self.campaigns.try_spend(conn, camp.id, now)
             if spent is None:
+                m.BUDGET_RACES.inc()
                 log.info("budget race lost; trying the next candidate", extra={"campaign_id": camp.id})
                 continue
             grant = await self._grant(conn, camp, spent, s, now)
@@ -620,6 +631,7 @@ class IncentivesUseCases:
                 "amount_cents": g["amount_cents"], "status": "clawed_back",
                 "granted_at": g["granted_at"].isoformat()})
         self._events_committed()
+        m.CLAWBACKS.inc()
         return True, g
 
     async def batch_get_grants(self, caller: Principal, grant_ids: Sequence[str],
