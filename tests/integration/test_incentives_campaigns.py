@@ -300,3 +300,16 @@ async def test_cap_buckets_follow_local_midnight_across_dst(uc):
     grants, _ = await uc.list_campaign_grants(SPONSOR, (await uc.list_campaigns(
         SPONSOR, status=None, sponsor_name=None, limit=None, offset=None))[0][0].id, None, None)
     assert sorted(g.local_day for g in grants) == ["2026-03-07", "2026-03-08", "2026-11-01", "2026-11-02"]
+
+
+async def test_partner_sessions_are_partner_managed_without_nova_or_wallet_credit(uc):
+    await funded_active(uc, allow_partner_sessions=True, partner_ids=["p1"], max_partner_trust_tier=2)
+    assert (await uc.ingest_session_ended(SERVICE, session(partner_id="p2", partner_trust_tier=1))).outcome == "no_match"
+    out = await uc.ingest_session_ended(SERVICE, session(partner_id="p1", partner_trust_tier=1))
+    assert out.outcome == "granted" and out.grant["reward_destination"] == "partner_managed"
+    assert await uc.nova_balance(SERVICE, "driver-1") == 0
+    async with uc.db.read() as conn:
+        topics = [r.topic for r in await conn.execute(sa.select(t.outbox_table.c.topic))]
+    assert topics == ["GrantStatusChanged"]
+    changed, g = await uc.clawback_grant(ADMIN, out.grant["id"], "partner dispute")
+    assert changed and g.get("nova_reversed") is None
