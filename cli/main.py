@@ -10,6 +10,7 @@ import sys
 import time
 
 from cli import ops
+from cli import incentives as incentives_cli
 from cli.stack import Ports, Stack, migrate_all
 from kit import auth
 from kit.settings import DEV_JWT_SECRET
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     hc = sub.add_parser("healthcheck", help="exit 0 when the process (default: the one served here) is healthy")
     hc.add_argument("name", nargs="?", choices=ops.ROLES)
     hc.set_defaults(func=lambda a: ops.healthcheck(a.name))
+    incentives_cli.register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

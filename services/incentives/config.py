@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from kit.service import ServiceConfig
 from kit.settings import upstream_addr
@@ -45,6 +45,12 @@ class IncentivesConfig(ServiceConfig):
         import zoneinfo
         zoneinfo.ZoneInfo(v)
         return v
+
+    @model_validator(mode="after")
+    def _live_checkout_needs_a_key(self):
+        if self.enable_stripe_checkout and self.env == "production" and not self.stripe_secret_key:
+            raise ValueError("ENABLE_STRIPE_CHECKOUT=true needs STRIPE_SECRET_KEY in production")
+        return self
 
     def wallet_addr(self) -> str:
         return upstream_addr(self.wallet_grpc_addr, "wallet")

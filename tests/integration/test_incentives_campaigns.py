@@ -125,9 +125,10 @@ async def test_lifecycle_and_guards(uc):
         await uc.create_campaign_checkout(SPONSOR, camp.id)
     with pytest.raises(errors.FailedPrecondition, match="Can only pause active campaigns, current status: draft"):
         await uc.pause_campaign(SPONSOR, camp.id, None)
-    assert (await uc.activate_campaign(SPONSOR, camp.id)).status == "active"
+    assert (await uc.activate_campaign(SPONSOR, camp.id, "key-1")).status == "active"
+    assert (await uc.activate_campaign(SPONSOR, camp.id, "key-1")).status == "active"  # replay of the key
     with pytest.raises(errors.FailedPrecondition, match="Can only activate draft campaigns"):
-        await uc.activate_campaign(SPONSOR, camp.id)
+        await uc.activate_campaign(SPONSOR, camp.id, "key-2")
     with pytest.raises(errors.InvalidArgument):
         await uc.pause_campaign(SPONSOR, camp.id, "x" * 501)
     paused = await uc.pause_campaign(SPONSOR, camp.id, "holiday")
@@ -149,12 +150,15 @@ async def test_lifecycle_and_guards(uc):
 
 
 async def test_engine_grants_once_with_effects_in_one_transaction(uc):
+    from services.incentives.adapters import metrics
+    granted_before = metrics.EVALUATIONS.labels("granted", "")._value.get()
     camp = await funded_active(uc, rules={"charger_networks": ["Charge Point"]})
     s = session()
     out = await uc.ingest_session_ended(SERVICE, s)
     assert out.outcome == "granted" and out.grant["amount_cents"] == 100
     again = await uc.ingest_session_ended(SERVICE, s)
     assert again.replayed and again.grant["id"] == out.grant["id"]
+    assert metrics.EVALUATIONS.labels("granted", "")._value.get() == granted_before + 1  # replays not counted
     with pytest.raises(errors.PermissionDenied):
         await uc.ingest_session_ended(DRIVER, session())
     async with uc.db.read() as conn:
@@ -242,3 +246,70 @@ async def test_funding_event_applies_once_net_of_fee(uc):
         "metadata": {"type": "campaign_funding", "campaign_id": mismatch.id, "gross_amount_cents": "10000"}})
     assert r["result"] == "amount_mismatch"
     assert (await uc.apply_campaign_funding(SERVICE, "evt_6", "payment_intent.succeeded", sess))["result"] == "ignored"
+
+
+async def test_driver_active_campaigns_reward_hints_explain_and_batch(uc):
+    from services.incentives.adapters.peers import ChargerInfo, StaticChargers
+    uc.chargers = StaticChargers({"ch-9": ChargerInfo("ch-9", network_name="EVgo", zone_id="z9", lat=30.0, lng=-97.0)})
+    uc.clock.set(dt.datetime(2026, 3, 10, 18, 0, tzinfo=UTC))  # 13:00 CDT, Tuesday
+    by_net = await funded_active(uc, name="net", cost_per_session_cents=300, rules={"charger_networks": ["evgo"]})
+    geo = await funded_active(uc, name="geo", cost_per_session_cents=200,
+                              rules={"geo_center_lat": 30.0, "geo_center_lng": -97.0, "geo_radius_m": 500})
+    await funded_active(uc, name="evening", rules={"time_start": "18:00", "time_end": "20:00"})
+    listed = await funded_active(uc, name="vip", rules={"driver_allowlist": ["someone@else.com"]})
+    rows = {c.name: eligible for c, eligible in
+            await uc.list_driver_active_campaigns(DRIVER, lat=None, lng=None, charger_id="ch-9")}
+    assert rows == {"net": True, "geo": True, "evening": False}  # the allowlist hides "vip"
+    rows = {c.name for c, _ in await uc.list_driver_active_campaigns(DRIVER, lat=None, lng=None, charger_id=None)}
+    assert rows == {"net", "evening"}  # no position: geo campaigns hidden
+    with pytest.raises(errors.InvalidArgument):
+        await uc.list_driver_active_campaigns(DRIVER, lat=1.0, lng=None, charger_id=None)
+    with pytest.raises(errors.PermissionDenied):
+        await uc.list_driver_active_campaigns(SPONSOR, lat=None, lng=None, charger_id=None)
+    hints = await uc.rewards_for_chargers(SERVICE, [
+        {"charger_id": "ch-9", "network_name": "EVgo", "lat": 30.0, "lng": -97.0},
+        {"charger_id": "x", "network_name": "Blink", "lat": 10.0, "lng": 10.0}], None, None)
+    # "evening" pays 18:00–20:00 local only; at 13:00 no campaign pays at charger x
+    assert [(cid, c.id if c else None) for cid, c in hints] == [("ch-9", by_net.id), ("x", None)]
+    out = await uc.ingest_session_ended(SERVICE, session(charger_network="EVgo", lat=30.0, lng=-97.0))
+    assert out.grant["campaign_id"] in {by_net.id, geo.id}
+    row, stored, cands = await uc.explain_session(ADMIN, out.grant["session_id"])
+    assert stored.outcome == "granted" and {c["campaign_id"] for c in cands} >= {by_net.id, geo.id}
+    assert [c["failed_rule"] for c in cands if c["campaign_id"] == listed.id] == ["driver_allowlist"]
+    got = await uc.batch_get_grants(SERVICE, [out.grant["id"]], [out.grant["session_id"]])
+    assert [g["id"] for g in got] == [out.grant["id"]]
+    with pytest.raises(errors.InvalidArgument):
+        await uc.batch_get_grants(SERVICE, ["nope"], [])
+
+
+async def test_cap_buckets_follow_local_midnight_across_dst(uc):
+    uc.clock.set(dt.datetime(2026, 2, 1, tzinfo=UTC))
+    await funded_active(uc, caps={"per_day": 1}, budget_cents=100_000)
+
+    def at(*args):
+        return session(start=dt.datetime(*args, tzinfo=UTC))
+
+    # spring forward (2026-03-08): 05:59 UTC = 23:59 CST Mar 7, 06:00 UTC = 00:00 CST Mar 8
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 3, 8, 5, 59))).outcome == "granted"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 3, 8, 6, 0))).outcome == "granted"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 3, 9, 4, 59))).outcome == "no_match"  # 23:59 CDT Mar 8
+    # fall back (2026-11-01, a 25-hour local day): 05:30 UTC = 00:30 CDT, 2026-11-02 05:30 UTC = 23:30 CST
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 11, 1, 5, 30))).outcome == "granted"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 11, 2, 5, 30))).outcome == "no_match"
+    assert (await uc.ingest_session_ended(SERVICE, at(2026, 11, 2, 6, 0))).outcome == "granted"  # 00:00 CST Nov 2
+    grants, _ = await uc.list_campaign_grants(SPONSOR, (await uc.list_campaigns(
+        SPONSOR, status=None, sponsor_name=None, limit=None, offset=None))[0][0].id, None, None)
+    assert sorted(g.local_day for g in grants) == ["2026-03-07", "2026-03-08", "2026-11-01", "2026-11-02"]
+
+
+async def test_partner_sessions_are_partner_managed_without_nova_or_wallet_credit(uc):
+    await funded_active(uc, allow_partner_sessions=True, partner_ids=["p1"], max_partner_trust_tier=2)
+    assert (await uc.ingest_session_ended(SERVICE, session(partner_id="p2", partner_trust_tier=1))).outcome == "no_match"
+    out = await uc.ingest_session_ended(SERVICE, session(partner_id="p1", partner_trust_tier=1))
+    assert out.outcome == "granted" and out.grant["reward_destination"] == "partner_managed"
+    assert await uc.nova_balance(SERVICE, "driver-1") == 0
+    async with uc.db.read() as conn:
+        topics = [r.topic for r in await conn.execute(sa.select(t.outbox_table.c.topic))]
+    assert topics == ["GrantStatusChanged"]
+    changed, g = await uc.clawback_grant(ADMIN, out.grant["id"], "partner dispute")
+    assert changed and g.get("nova_reversed") is None

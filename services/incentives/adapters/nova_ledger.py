@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kit import errors
 from kit.db import Database
 from services.incentives.adapters import tables as t
+from services.incentives.adapters.metrics import NOVA_TRANSACTIONS
 from services.incentives.domain import nova
 
 acc = t.nova_accounts
@@ -35,6 +36,7 @@ class Posted:
 class NovaLedger:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._known_system: set[str] = set()
 
     async def balance(self, conn: AsyncConnection, account: str) -> int:
         row = (await conn.execute(sa.select(acc.c.balance).where(acc.c.account == account))).first()
@@ -73,14 +75,15 @@ class NovaLedger:
             kind = nova.account_kind(account)
             if kind == "system":
                 # the issuance account is not a hot row: its balance is −Σ its entries (ADR 0021)
-                await self.db.insert_ignore(conn, acc, {"account": account, "kind": "system", "balance": 0,
-                                                        "updated_at": now}, index_elements=["account"])
-            else:
-                if delta > 0:
-                    await self.db.insert_ignore(conn, acc, {"account": account, "kind": kind, "balance": 0,
+                if account not in self._known_system:
+                    await self.db.insert_ignore(conn, acc, {"account": account, "kind": "system", "balance": 0,
                                                             "updated_at": now}, index_elements=["account"])
-                    await conn.execute(sa.update(acc).where(acc.c.account == account)
-                                       .values(balance=acc.c.balance + delta, updated_at=now))
+            else:
+                if delta > 0:  # create-or-credit in one statement
+                    ins = self.db.insert(acc).values(account=account, kind=kind, balance=delta, updated_at=now)
+                    await conn.execute(ins.on_conflict_do_update(
+                        index_elements=["account"],
+                        set_={"balance": acc.c.balance + ins.excluded.balance, "updated_at": now}))
                 else:
                     res = await conn.execute(sa.update(acc).where(acc.c.account == account,
                                                                   acc.c.balance >= -delta)
@@ -89,6 +92,8 @@ class NovaLedger:
                         raise InsufficientBalance(insufficient_message, reason="INSUFFICIENT_NOVA")
         await conn.execute(sa.insert(ent), [{"transaction_id": tid, "account": a, "delta": d, "created_at": now}
                                             for a, d in legs])
+        self._known_system.update(a for a, _ in legs if nova.account_kind(a) == "system")
+        NOVA_TRANSACTIONS.labels(type).inc()
         return Posted(tid, False, amount, type)
 
     async def reverse_up_to(self, conn: AsyncConnection, *, driver_id: str, amount: int, key: str,

@@ -74,10 +74,11 @@ class CampaignRepository:
         values["version"] = camp.version + 1
         await conn.execute(sa.update(c).where(c.c.id == camp.id).values(**values))
 
-    async def set_targets(self, conn: AsyncConnection, campaign_id: str, dim: str, keys: Iterable[str]) -> None:
+    async def set_targets(self, conn: AsyncConnection, camp: Campaign, dim: str, keys: Iterable[str]) -> None:
         tt = t.campaign_targets
-        await conn.execute(sa.delete(tt).where(tt.c.campaign_id == campaign_id))
-        rows = [{"campaign_id": campaign_id, "dim": dim, "key": k} for k in keys]
+        await conn.execute(sa.delete(tt).where(tt.c.campaign_id == camp.id))
+        rows = [{"campaign_id": camp.id, "dim": dim, "key": k, "priority": camp.priority,
+                 "created_at": camp.created_at} for k in keys]
         if rows:
             await conn.execute(sa.insert(tt), rows)
 
@@ -88,21 +89,48 @@ class CampaignRepository:
             reason=reason, at=now))
 
     async def candidates(self, conn: AsyncConnection, keys: Mapping[str, list[str]], at: dt.datetime,
-                         *, limit: int | None = None) -> list[Campaign]:
-        """Active campaigns sharing an indexed key with the session, open at ``at``, with room,
-        in engine order (priority, created_at, id). One query."""
-        tt = t.campaign_targets
-        match = sa.or_(*(sa.and_(tt.c.dim == dim, tt.c.key.in_(vals)) for dim, vals in keys.items() if vals))
-        ids = sa.select(tt.c.campaign_id).where(match)
-        stmt = (sa.select(c).where(
-            c.c.id.in_(ids), c.c.status == "active", c.c.starts_at <= at,
-            sa.or_(c.c.ends_at.is_(None), c.c.ends_at > at),
-            c.c.budget_cents - c.c.spent_cents >= c.c.cost_per_session_cents,
-            sa.or_(c.c.max_sessions.is_(None), c.c.sessions_granted < c.c.max_sessions),
-        ).order_by(c.c.priority, c.c.created_at, c.c.id))
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        return [to_campaign(r) for r in await conn.execute(stmt)]
+                         *, limit: int | None = None, after: tuple | None = None) -> list[Campaign]:
+        """Active campaigns sharing an indexed key with the session, open at ``at``, with room, in
+        engine order (priority, created_at, id). One query: per (dim, key) an ordered index range
+        scan of ``campaign_targets`` (dim, key, priority, created_at, campaign_id) joined to the
+        campaign by primary key and cut at ``limit`` — so the work per page does not grow with
+        the number of active campaigns; then the arms are merged. ``after`` = keyset paging.
+        The statement has one arm per dimension and is built once (bind parameters only)."""
+        params: dict[str, Any] = {"at": at, "lim": limit if limit is not None else 1_000_000_000,
+                                  "a_p": -1, "a_c": _EPOCH, "a_i": ""}
+        if after is not None:
+            params["a_p"], params["a_c"], params["a_i"] = after
+        extra: list[tuple[str, str]] = []
+        for dim in _ARM_DIMS:
+            vals = list(keys.get(dim) or ())
+            params[f"k_{dim}"] = vals[0] if vals else _NO_KEY
+            extra.extend((dim, v) for v in vals[1:])
+        rows = [to_campaign(r) for r in await conn.execute(_candidates_stmt(), params)]
+        if extra:  # more than one key in a dimension (not produced by sessions; kept correct)
+            seen = {r.id for r in rows}
+            for dim, key in extra:
+                params.update({f"k_{d}": _NO_KEY for d in _ARM_DIMS})
+                params[f"k_{dim}"] = key
+                rows.extend(r for r in (to_campaign(x) for x in await conn.execute(_candidates_stmt(), params))
+                            if r.id not in seen and not seen.add(r.id))
+            rows.sort(key=lambda r: (r.priority, r.created_at, r.id))
+            rows = rows[:limit] if limit is not None else rows
+        return rows
+
+    async def iter_candidates(self, conn: AsyncConnection, keys: Mapping[str, list[str]], at: dt.datetime,
+                              page: int = 8):
+        """Candidates in engine order, fetched a page at a time: the engine stops at the first
+        campaign that pays, so it rarely needs more than the first page."""
+        after = None
+        while True:
+            rows = await self.candidates(conn, keys, at, limit=page, after=after)
+            for camp in rows:
+                yield camp
+            if len(rows) < page:
+                return
+            last = rows[-1]
+            after = (last.priority, last.created_at, last.id)
+            page = 64
 
     async def try_spend(self, conn: AsyncConnection, campaign_id: str, now: dt.datetime) -> sa.Row | None:
         """The one conditional UPDATE of spec §3.7: spend one session's cost if there is room and
@@ -137,6 +165,38 @@ class CampaignRepository:
 
     async def set_status(self, conn: AsyncConnection, campaign_id: str, **values: Any) -> None:
         await conn.execute(sa.update(c).where(c.c.id == campaign_id).values(**values))
+
+
+_ARM_DIMS = ("charger", "zone", "geo_cell", "geo_wide", "network", "time", "any")
+_NO_KEY = "\x01"  # matches no key (PostgreSQL text cannot hold NUL)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_STMT: list[Any] = []
+
+
+def _candidates_stmt():
+    if _STMT:
+        return _STMT[0]
+    tt = t.campaign_targets
+    at, lim = sa.bindparam("at", type_=c.c.starts_at.type), sa.bindparam("lim", type_=sa.Integer)
+    a_p, a_c, a_i = (sa.bindparam("a_p", type_=sa.Integer), sa.bindparam("a_c", type_=tt.c.created_at.type),
+                     sa.bindparam("a_i", type_=sa.String))
+    after = sa.or_(tt.c.priority > a_p, sa.and_(tt.c.priority == a_p, sa.or_(
+        tt.c.created_at > a_c, sa.and_(tt.c.created_at == a_c, tt.c.campaign_id > a_i))))
+    open_ = [c.c.status == "active", c.c.starts_at <= at, sa.or_(c.c.ends_at.is_(None), c.c.ends_at > at),
+             c.c.budget_cents - c.c.spent_cents >= c.c.cost_per_session_cents,
+             sa.or_(c.c.max_sessions.is_(None), c.c.sessions_granted < c.c.max_sessions), after]
+    arms = []
+    for dim in _ARM_DIMS:
+        arm = (sa.select(tt.c.campaign_id, tt.c.priority, tt.c.created_at)
+               .select_from(tt.join(c, c.c.id == tt.c.campaign_id))
+               .where(tt.c.dim == dim, tt.c.key == sa.bindparam(f"k_{dim}", type_=sa.String), *open_)
+               .order_by(tt.c.priority, tt.c.created_at, tt.c.campaign_id).limit(lim))
+        arms.append(sa.select(arm.subquery()))
+    merged = sa.union_all(*arms).subquery()
+    stmt = (sa.select(c).join(merged, merged.c.campaign_id == c.c.id)
+            .order_by(merged.c.priority, merged.c.created_at, merged.c.campaign_id).limit(lim))
+    _STMT.append(stmt)
+    return stmt
 
 
 class GrantRepository:

@@ -38,7 +38,8 @@ class CheckoutGateway(Protocol):
     async def retrieve(self, session_id: str) -> CheckoutSessionInfo: ...
 
 
-def _info(s: Any) -> CheckoutSessionInfo:
+def _info(obj: Any) -> CheckoutSessionInfo:
+    s = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
     md = s.get("metadata") or {}
     return CheckoutSessionInfo(
         id=s["id"], url=s.get("url"), status=s.get("status") or "open",

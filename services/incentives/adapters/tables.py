@@ -79,7 +79,11 @@ campaign_targets = sa.Table(
     sa.Column("campaign_id", sa.String(36), primary_key=True),
     sa.Column("dim", sa.String(20), primary_key=True),
     sa.Column("key", sa.String(200), primary_key=True),
+    # the engine order, copied from the campaign so one (dim, key) is read in order with a LIMIT
+    sa.Column("priority", sa.Integer, nullable=False, server_default="100"),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_campaign_targets_dim_key", "dim", "key"),
+    sa.Index("ix_campaign_targets_lookup", "dim", "key", "priority", "created_at", "campaign_id"),
 )
 
 campaign_status_history = sa.Table(

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from kit import outbox as kout
 from kit.auth import Principal
 from kit.clock import Clock, SystemClock
 from kit.db import Database
+from services.incentives.adapters import metrics as m
 from services.incentives.adapters import tables as t
 from services.incentives.adapters.nova_ledger import NovaLedger
 from services.incentives.adapters.peers import ChargerDirectory, StaticChargers
@@ -168,7 +170,7 @@ class IncentivesUseCases:
                     if existing is not None:
                         return existing
                 await self.campaigns.insert(conn, camp)
-                await self.campaigns.set_targets(conn, camp.id, dim, keys)
+                await self.campaigns.set_targets(conn, camp, dim, keys)
                 await self.campaigns.history(conn, camp.id, None, "draft", caller.sub, None, now)
         except sa_exc.IntegrityError:
             if not request_id:
@@ -195,42 +197,53 @@ class IncentivesUseCases:
             updated = dc.apply_update(camp, paths, values, is_admin=caller.is_admin, now=now)
             if updated is camp:
                 return camp
-            if (updated.rules, updated.time_zone, updated.starts_at, updated.ends_at) != (
-                    camp.rules, camp.time_zone, camp.starts_at, camp.ends_at):
+            if (updated.rules, updated.time_zone, updated.starts_at, updated.ends_at, updated.priority) != (
+                    camp.rules, camp.time_zone, camp.starts_at, camp.ends_at, camp.priority):
                 dim, keys = self._targets(updated)
                 updated = dataclasses.replace(updated, index_dimension=dim)
-                await self.campaigns.set_targets(conn, camp.id, dim, keys)
+                await self.campaigns.set_targets(conn, updated, dim, keys)
             await self.campaigns.save(conn, updated)
             return dataclasses.replace(updated, version=updated.version + 1)
 
     async def _transition(self, caller: Principal, campaign_id: str, check, change, *,
-                          reason: str | None = None) -> Campaign:
+                          reason: str | None = None, request_id: str | None = None, op: str = "") -> Campaign:
         require_sponsor(caller)
         require_uuid(campaign_id, "campaign_id")
         now = self.clock.now()
         async with self.db.transaction() as conn:
             camp = _owned(await self.campaigns.get(conn, campaign_id, for_update=True), caller)
+            if request_id:
+                # a replay of the same key returns the campaign instead of failing the guard again
+                key = f"campaign:{op}:{campaign_id}:{caller.sub}:{request_id}"[:200]
+                if not await kout.Inbox(self.db, t.inbox_table).claim(conn, key, now):
+                    return camp
             check(camp, now)
             values = change(camp, now)
             await self.campaigns.set_status(conn, camp.id, **values, updated_at=now, version=camp.version + 1)
             await self.campaigns.history(conn, camp.id, camp.status, values["status"], caller.sub, reason, now)
             return await self.campaigns.get(conn, camp.id)  # type: ignore[return-value]
 
-    async def activate_campaign(self, caller: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(caller, campaign_id, dc.check_activate, lambda c, now: {"status": "active"})
+    async def activate_campaign(self, caller: Principal, campaign_id: str, request_id: str | None = None) -> Campaign:
+        return await self._transition(caller, campaign_id, dc.check_activate, lambda c, now: {"status": "active"},
+                                      request_id=request_id, op="activate")
 
-    async def pause_campaign(self, caller: Principal, campaign_id: str, reason: str | None) -> Campaign:
+    async def pause_campaign(self, caller: Principal, campaign_id: str, reason: str | None,
+                             request_id: str | None = None) -> Campaign:
         reason = dc.check_reason(reason)
         return await self._transition(caller, campaign_id, dc.check_pause, lambda c, now: {
-            "status": "paused", "paused_at": now, "pause_reason": reason}, reason=reason)
+            "status": "paused", "paused_at": now, "pause_reason": reason}, reason=reason,
+            request_id=request_id, op="pause")
 
-    async def resume_campaign(self, caller: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(caller, campaign_id, dc.check_resume, lambda c, now: {"status": "active"})
+    async def resume_campaign(self, caller: Principal, campaign_id: str, request_id: str | None = None) -> Campaign:
+        return await self._transition(caller, campaign_id, dc.check_resume, lambda c, now: {"status": "active"},
+                                      request_id=request_id, op="resume")
 
-    async def cancel_campaign(self, caller: Principal, campaign_id: str, reason: str | None) -> tuple[Campaign, int]:
+    async def cancel_campaign(self, caller: Principal, campaign_id: str, reason: str | None,
+                              request_id: str | None = None) -> tuple[Campaign, int]:
         reason = dc.check_reason(reason)
         camp = await self._transition(caller, campaign_id, dc.check_cancel, lambda c, now: {
-            "status": "canceled", "canceled_at": now, "cancel_reason": reason}, reason=reason)
+            "status": "canceled", "canceled_at": now, "cancel_reason": reason}, reason=reason,
+            request_id=request_id, op="cancel")
         return camp, max(0, camp.budget_cents - camp.spent_cents)
 
     async def list_campaign_grants(self, caller: Principal, campaign_id: str, limit: int | None,
@@ -342,7 +355,9 @@ class IncentivesUseCases:
             raise errors.InvalidArgument("stripe_event_id is required")
         for attempt in range(MAX_RETRIES + 1):
             try:
-                return await self._apply_funding(event_id, event_type, session)
+                result = await self._apply_funding(event_id, event_type, session)
+                m.FUNDING_RESULTS.labels(result["result"]).inc()
+                return result
             except sa_exc.DBAPIError as exc:
                 if not _transient(exc) or attempt == MAX_RETRIES:
                     raise
@@ -447,6 +462,7 @@ class IncentivesUseCases:
                 validate_zone(s.driver_time_zone, "driver_time_zone")
             except errors.InvalidArgument:
                 s = dataclasses.replace(s, driver_time_zone=None)
+        started = time.perf_counter()
         for attempt in range(MAX_RETRIES + 1):
             try:
                 out = await self._evaluate_once(s)
@@ -457,8 +473,13 @@ class IncentivesUseCases:
                     raise
                 await asyncio.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
                 continue
-            if out.outcome == "granted" and not out.replayed:
-                self._events_committed()
+            if not out.replayed:
+                m.EVALUATIONS.labels(out.outcome, out.reason or "").inc()
+                m.CANDIDATES.observe(out.candidates_examined)
+                m.ENGINE_SECONDS.observe(time.perf_counter() - started)
+                if out.grant is not None:
+                    m.GRANTS.labels(out.grant["reward_destination"]).inc()
+                    self._events_committed()
             return out
         raise AssertionError("unreachable")
 
@@ -497,20 +518,36 @@ class IncentivesUseCases:
         failed_gate = gate(s, self.blocking_flags)
         if failed_gate is not None:
             return EvalOutcome("ineligible", failed_gate)
-        candidates = await self.campaigns.candidates(conn, idx.session_keys(s), s.session_start)
         ctx = _DriverContext(self, conn, s)
         passed_any = False
-        for camp in candidates:
+        examined = 0
+        async for camp in self.campaigns.iter_candidates(conn, idx.session_keys(s), s.session_start):
+            examined += 1
             if await self._first_failure(conn, camp, s, ctx) is not None:
                 continue
             passed_any = True
             spent = await self.campaigns.try_spend(conn, camp.id, now)
             if spent is None:
+                m.BUDGET_RACES.inc()
                 log.info("budget race lost; trying the next candidate", extra={"campaign_id": camp.id})
                 continue
             grant = await self._grant(conn, camp, spent, s, now)
-            return EvalOutcome("granted", None, grant, len(candidates))
-        return EvalOutcome("budget_exhausted" if passed_any else "no_match", None, None, len(candidates))
+            return EvalOutcome("granted", None, grant, examined)
+        return EvalOutcome("budget_exhausted" if passed_any else "no_match", None, None, examined)
+
+    async def match(self, s: Session) -> tuple[str | None, int]:
+        """Read-only: the campaign the engine would pay for ``s`` now (ignoring budget races) and
+        the number of candidates examined. Used by the benchmark."""
+        if gate(s, self.blocking_flags) is not None:
+            return None, 0
+        async with self.db.read() as conn:
+            ctx = _DriverContext(self, conn, s)
+            examined = 0
+            async for camp in self.campaigns.iter_candidates(conn, idx.session_keys(s), s.session_start):
+                examined += 1
+                if await self._first_failure(conn, camp, s, ctx) is None:
+                    return camp.id, examined
+            return None, examined
 
     async def _first_failure(self, conn: AsyncConnection, camp: Campaign, s: Session,
                              ctx: "_DriverContext") -> tuple[str, str] | None:
@@ -594,6 +631,7 @@ class IncentivesUseCases:
                 "amount_cents": g["amount_cents"], "status": "clawed_back",
                 "granted_at": g["granted_at"].isoformat()})
         self._events_committed()
+        m.CLAWBACKS.inc()
         return True, g
 
     async def batch_get_grants(self, caller: Principal, grant_ids: Sequence[str],
@@ -715,8 +753,7 @@ class IncentivesUseCases:
                 probe = Session(session_id="", driver_id=driver_id or "", session_start=now,
                                 charger_id=ch["charger_id"], charger_network=ch.get("network_name"),
                                 zone_id=ch.get("zone_id"), lat=ch.get("lat"), lng=ch.get("lng"))
-                keys = idx.session_keys(probe)
-                keys.pop("time", None)
+                keys = idx.session_keys(probe)  # time-indexed campaigns: judged at the current hour
                 best = None
                 for camp in await self.campaigns.candidates(conn, keys, now):
                     if not _location_matches(camp.rules, probe):

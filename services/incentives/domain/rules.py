@@ -143,7 +143,8 @@ def first_failing_rule(rules: Mapping[str, Any], t: Targeting, s: Session, *,
     if check_window and not (t.starts_at <= s.session_start and (t.ends_at is None or s.session_start < t.ends_at)):
         return "window", "session_start outside the campaign window"
     d = s.duration
-    mn = rules.get("min_duration_minutes") or 15
+    mn = rules.get("min_duration_minutes")
+    mn = 15 if mn is None else mn
     mx = rules.get("max_duration_minutes")
     if d is None or d < mn or (mx is not None and d > mx):
         return "duration", f"session {d} min outside {mn}..{mx if mx is not None else '∞'}"

@@ -27,11 +27,18 @@ def _opt(msg: Message, name: str) -> Any:
     return getattr(msg, name) if msg.HasField(name) else None
 
 
+def _repeated(f) -> bool:
+    rep = getattr(f, "is_repeated", None)
+    if rep is not None:
+        return rep() if callable(rep) else bool(rep)
+    return f.label == f.LABEL_REPEATED  # protobuf < 5
+
+
 def _present(msg: Message) -> dict[str, Any]:
     """The fields of a message that are set: optional scalars by presence, lists when non-empty."""
     out: dict[str, Any] = {}
     for f in msg.DESCRIPTOR.fields:
-        if f.label == f.LABEL_REPEATED:
+        if _repeated(f):
             values = list(getattr(msg, f.name))
             if values:
                 out[f.name] = values
@@ -45,7 +52,7 @@ def _present(msg: Message) -> dict[str, Any]:
 
 def _field_value(msg: Message, name: str) -> Any:
     f = msg.DESCRIPTOR.fields_by_name[name]
-    if f.label == f.LABEL_REPEATED:
+    if _repeated(f):
         return list(getattr(msg, name))
     if f.message_type is not None:
         return _present(getattr(msg, name)) if msg.HasField(name) else {}
@@ -179,7 +186,9 @@ class IncentivesApi(incentives_pb2_grpc.IncentivesServiceServicer):
         values: dict[str, Any] = {}
         for path in paths:
             top, _, sub = path.partition(".")
-            if top not in request.DESCRIPTOR.fields_by_name or top in ("campaign_id", "update_mask", "request_id"):
+            if top in ("campaign_id", "update_mask", "request_id"):
+                continue  # the path parameter / envelope echoed in a body: not an edit
+            if top not in request.DESCRIPTOR.fields_by_name:
                 raise errors.InvalidArgument(f"unknown update_mask path '{path}'")
             if top in ("rules", "caps"):
                 nested = getattr(request, top)
@@ -192,23 +201,26 @@ class IncentivesApi(incentives_pb2_grpc.IncentivesServiceServicer):
                     bucket.update(_present(nested))
             else:
                 values[top] = _field_value(request, top)
+        paths = [p for p in paths if p.partition(".")[0] not in ("campaign_id", "update_mask", "request_id")]
         camp = await self.uc.update_campaign(current_principal(), request.campaign_id, paths, values)
         return pb.UpdateCampaignResponse(campaign=self._c(camp))
 
     async def ActivateCampaign(self, request: pb.ActivateCampaignRequest, context):
-        camp = await self.uc.activate_campaign(current_principal(), request.campaign_id)
+        camp = await self.uc.activate_campaign(current_principal(), request.campaign_id, request.request_id or None)
         return pb.ActivateCampaignResponse(campaign=self._c(camp))
 
     async def PauseCampaign(self, request: pb.PauseCampaignRequest, context):
-        camp = await self.uc.pause_campaign(current_principal(), request.campaign_id, _opt(request, "reason"))
+        camp = await self.uc.pause_campaign(current_principal(), request.campaign_id, _opt(request, "reason"),
+                                            request.request_id or None)
         return pb.PauseCampaignResponse(campaign=self._c(camp))
 
     async def ResumeCampaign(self, request: pb.ResumeCampaignRequest, context):
-        camp = await self.uc.resume_campaign(current_principal(), request.campaign_id)
+        camp = await self.uc.resume_campaign(current_principal(), request.campaign_id, request.request_id or None)
         return pb.ResumeCampaignResponse(campaign=self._c(camp))
 
     async def CancelCampaign(self, request: pb.CancelCampaignRequest, context):
-        camp, unspent = await self.uc.cancel_campaign(current_principal(), request.campaign_id, _opt(request, "reason"))
+        camp, unspent = await self.uc.cancel_campaign(current_principal(), request.campaign_id, _opt(request, "reason"),
+                                                      request.request_id or None)
         return pb.CancelCampaignResponse(campaign=self._c(camp), unspent_cents=unspent)
 
     async def CreateCampaignCheckout(self, request: pb.CreateCampaignCheckoutRequest, context):

@@ -59,10 +59,14 @@ def upgrade() -> None:
     sa.Column('campaign_id', sa.String(length=36), nullable=False),
     sa.Column('dim', sa.String(length=20), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('priority', sa.Integer(), server_default='100', nullable=False),
+    sa.Column('created_at', kit.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('campaign_id', 'dim', 'key')
     )
     with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
         batch_op.create_index('ix_campaign_targets_dim_key', ['dim', 'key'], unique=False)
+        batch_op.create_index('ix_campaign_targets_lookup', ['dim', 'key', 'priority', 'created_at', 'campaign_id'],
+                              unique=False)
 
     op.create_table('drivers',
     sa.Column('driver_id', sa.String(length=128), nullable=False),
@@ -266,6 +270,7 @@ def downgrade() -> None:
     op.drop_table('ended_sessions')
     op.drop_table('drivers')
     with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
+        batch_op.drop_index('ix_campaign_targets_lookup')
         batch_op.drop_index('ix_campaign_targets_dim_key')
 
     op.drop_table('campaign_targets')
