@@ -14,6 +14,7 @@ from kit.outbox import PermanentDeliveryError
 from kit.settings import upstream_addr
 from nerava.incentives.v1 import incentives_pb2, incentives_pb2_grpc
 from nerava.wallet.v1 import wallet_pb2, wallet_pb2_grpc
+from services.wallet import metrics
 from services.wallet.adapters.stripe_gateway import StripePayouts
 from services.wallet.adapters.tables import job_leases, outbox_table
 from services.wallet.app.payouts import PayoutEngine
@@ -46,6 +47,9 @@ def build(config: WalletConfig, db: Database, clock=None):
 
 async def compose(config: WalletConfig, db: Database) -> service.Wiring:
     uc, engine, webhooks = build(config, db)
+    metrics.PAYOUT_MODE.labels("live" if config.live else "mock").set(1)
+    if config.env == "production" and not config.live:
+        log.warning("production runs payouts in MOCK mode (ALLOW_MOCK_PAYOUTS_IN_PRODUCTION=true)")
     tokens = ServiceTokenSource(config.jwt_secret, "wallet")
     incentives = Upstream("incentives", upstream_addr(config.incentives_addr, "incentives"),
                           incentives_pb2_grpc.IncentivesServiceStub, tokens)

@@ -88,3 +88,42 @@ def test_live_withdrawal_is_paid_after_the_signed_webhook(live_stack):
     r = call(gw, "POST", "/v1/wallet/stripe/webhook", content=b'{"id":"evt_x","type":"payout.paid","data":{}}',
              headers={"Stripe-Signature": "t=1,v1=deadbeef"})
     assert r.status_code == 400 and r.json() == {"detail": "Invalid signature"}
+
+
+def test_admin_payout_operations_over_grpc(live_stack):
+    stack, gw, fake = live_stack
+    admin_md = (("authorization", f"Bearer {token('ops-admin', 'admin')}"),)
+    d = token("live-driver-2")
+    with grpc.insecure_channel(f"127.0.0.1:{stack.ports.services['wallet']}") as ch:
+        stub = wallet_pb2_grpc.WalletServiceStub(ch)
+        stub.Credit(wallet_pb2.CreditRequest(
+            idempotency_key="grant:live-g2", driver_id="live-driver-2", amount_cents=10_000,
+            reference_type="campaign_grant", reference_id="live-g2"),
+            timeout=10, metadata=(("authorization", f"Bearer {token('service:incentives', 'service')}"),))
+        acct = call(gw, "POST", "/v1/wallet/stripe/account", d, json={}).json()["stripe_account_id"]
+        httpx.post(fake + f"/_sim/accounts/{acct}/complete_onboarding", timeout=5)
+        assert wait_for(lambda: call(gw, "GET", "/v1/wallet/stripe/status", d).json()["onboarding_complete"])
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.GetPayoutBreaker(wallet_pb2.GetPayoutBreakerRequest(), timeout=5,
+                                  metadata=(("authorization", f"Bearer {d}"),))
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        opened = stub.SetPayoutBreaker(wallet_pb2.SetPayoutBreakerRequest(state="open", reason="drill"),
+                                       timeout=5, metadata=admin_md)
+        assert opened.breaker.state == "open" and opened.breaker.changed_by == "ops-admin"
+        r = call(gw, "POST", "/v1/wallet/withdraw", d, json={"amount_cents": 3000}).json()
+        assert r["status"] == "pending" and r["message"] == "Payouts are temporarily paused; your withdrawal is queued"
+        stub.SetPayoutBreaker(wallet_pb2.SetPayoutBreakerRequest(state="closed"), timeout=5, metadata=admin_md)
+        job = stub.RunPayoutJob(wallet_pb2.RunPayoutJobRequest(job="payout"), timeout=30, metadata=admin_md)
+        assert job.job == "payout" and job.payout_job.pending_sent == 1
+        rec = stub.ReconcilePayout(wallet_pb2.ReconcilePayoutRequest(payout_id=r["payout_id"]), timeout=30,
+                                   metadata=admin_md)
+        assert rec.payout.state == "transferred" and rec.payout.stripe_transfer_id.startswith("tr_")
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.ReconcilePayout(wallet_pb2.ReconcilePayoutRequest(payout_id="nope"), timeout=5, metadata=admin_md)
+        assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+        recon = stub.RunPayoutJob(wallet_pb2.RunPayoutJobRequest(job="reconciliation"), timeout=30, metadata=admin_md)
+        assert recon.reconciliation.status == "completed" and recon.reconciliation.internal_checks_ok
+        assert recon.reconciliation.transfers_checked >= 2
+        findings = stub.ListReconciliationFindings(wallet_pb2.ListReconciliationFindingsRequest(), timeout=5,
+                                                   metadata=admin_md)
+        assert findings.latest_run.id == recon.reconciliation.id

@@ -285,3 +285,81 @@ async def test_missing_secret_fails_closed_outside_development(database_url):
             await hooks.handle("nope", b"{}", "t=1,v1=x")
     finally:
         await db.dispose()
+
+
+async def test_concurrent_duplicate_deliveries_apply_once(env):
+    e = env
+    await ready_driver(e)
+    row = (await e.uc.request_withdrawal("d1", 2500, "c1"))["payout"]
+    await e.fake.ctl("POST", f"/payouts/{row.stripe_payout_id}/advance", {"status": "paid"})
+    paid = (await events(e, "payout.paid"))[0]
+    import asyncio
+    replies = await asyncio.gather(*(send(e, paid) for _ in range(5)), return_exceptions=True)
+    ok = [r for r in replies if isinstance(r, dict)]
+    assert sum(1 for r in ok if r.get("action") == "marked_paid") == 1
+    assert all(r.get("status") in ("success", "already_processed") for r in ok)
+    assert await balances(e) == (17_500, 0, 2500)
+
+
+async def test_job_marks_stuck_processing_unknown_resolves_it_and_expires_old_pending(env):
+    e = env
+    await ready_driver(e)
+    row = (await e.uc.request_withdrawal("d1", 2500, "s1"))["payout"]
+    # simulate a crash between the claim and the outcome: processing, with the transfer made at Stripe
+    async with e.db.transaction() as conn:
+        await conn.execute(sa.update(payouts).where(payouts.c.id == row.id).values(
+            state="processing", stripe_transfer_id=None, stripe_payout_id=None))
+    e.clock.advance(seconds=301)
+    s = await e.engine.run_job()
+    assert s.stuck_marked_unknown == 1 and s.unknown_resolved == 1
+    async with e.db.read() as conn:
+        r = (await conn.execute(sa.select(payouts).where(payouts.c.id == row.id))).first()
+    assert r.state == "transferred" and r.stripe_transfer_id == row.stripe_transfer_id
+    assert len(await transfers_for(e, row.id)) == 1  # resolved by reading, never re-sent
+    # a payout queued behind an open breaker expires after PAYOUT_MAX_PENDING_HOURS, refunded once
+    async with e.db.transaction() as conn:
+        await e.uc.repo.set_breaker(conn, e.clock.now(), state="open", reason="admin", changed_by="test")
+    queued = (await e.uc.request_withdrawal("d1", 3000, "s2"))["payout"]
+    assert queued.state == "pending"
+    e.clock.advance(hours=73)
+    s = await e.engine.run_job()
+    assert s.expired == 1
+    assert (await balances(e))[0] == 20_000 - 2500
+
+
+async def test_reconciliation_reports_drift_and_fixes_nothing(env):
+    e = env
+    acct = await ready_driver(e)
+    ok = (await e.uc.request_withdrawal("d1", 2500, "r1"))["payout"]
+    other = (await e.uc.request_withdrawal("d1", 2600, "r2"))["payout"]
+    before = await balances(e)
+    await e.fake.ctl("POST", "/drift", {"create": {"amount": 999, "destination": acct, "currency": "usd",
+                                                    "metadata": {"payout_id": "not-ours"}}})
+    await e.fake.ctl("POST", "/drift", {"alter": {"id": ok.stripe_transfer_id, "amount": 2400, "currency": "eur",
+                                                   "destination": "acct_other"}})
+    await e.fake.ctl("POST", "/drift", {"delete": other.stripe_transfer_id, "alter": {"id": ok.stripe_transfer_id}})
+    run_id = await e.engine.reconcile()
+    from services.wallet.adapters.tables import reconciliation_findings, reconciliation_runs
+    async with e.db.read() as conn:
+        kinds = {r.kind for r in await conn.execute(sa.select(reconciliation_findings).where(
+            reconciliation_findings.c.run_id == run_id))}
+        run = (await conn.execute(sa.select(reconciliation_runs))).first()
+    assert {"missing_local", "amount_mismatch", "currency_mismatch", "destination_mismatch", "missing_remote"} <= kinds
+    assert run.internal_checks_ok and run.findings_count == len(kinds) and run.status == "completed"
+    assert await balances(e) == before  # reports only
+
+
+async def test_w9_in_mock_mode_verifies_then_ignores(database_url):
+    db, uc, engine, hooks = await make_env(database_url, ManualClock(T0), STRIPE_WEBHOOK_SECRET="whsec_m")
+    try:
+        ev = {"id": "evt_m", "object": "event", "type": "payout.paid", "livemode": False, "account": "acct_1",
+              "data": {"object": {"id": "po_1"}}}
+        body = json.dumps(ev).encode()
+        with pytest.raises(errors.InvalidArgument):
+            await hooks.handle(W9, body, "t=1,v1=00")
+        sig = stripe.WebhookSignature.generate_signature_header(body.decode(), "whsec_m")
+        assert await hooks.handle(W9, body, sig) == {"status": "ignored", "reason": "mock_mode"}
+        w11 = await hooks.handle("stripe/webhook", body, sig)
+        assert w11["ok"] is True and w11["handled"] is False
+    finally:
+        await db.dispose()

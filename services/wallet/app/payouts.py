@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import errors
+from services.wallet import metrics
 from services.wallet.adapters import stripe_gateway as sg
 from services.wallet.adapters.repository import new_id
 from services.wallet.adapters.tables import (
@@ -390,6 +391,11 @@ class PayoutEngine:
         for row in reversing:
             s.reversals_retried += 1
             await self.reverse(row.id)
+        async with self.db.read() as conn:
+            metrics.UNKNOWN_PAYOUTS.set((await conn.execute(sa.select(sa.func.count()).select_from(payouts).where(
+                payouts.c.state == "unknown"))).scalar_one())
+            metrics.DEBT_CENTS.set((await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(wallets.c.debt_cents), 0))
+                                                       )).scalar_one())
         return s
 
     # ---- daily reconciliation (reports; never fixes money) -------------------------------------
@@ -440,6 +446,7 @@ class PayoutEngine:
         internal_ok = not any(k in INTERNAL_KINDS for k, _ in findings)
         async with self.db.transaction() as conn:
             for kind, f in findings:
+                metrics.RECON_FINDINGS.labels(kind).inc()
                 await self.repo.add_finding(conn, now, kind, run_id=run_id, payout_id=f.get("payout_id"),
                                             driver_id=f.get("driver_id"), stripe_object_id=f.get("stripe_object_id"),
                                             local=f.get("local"), remote=f.get("remote"), details=f.get("details"))

@@ -10,6 +10,7 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import errors
+from services.wallet import metrics
 from services.wallet.adapters import stripe_gateway as sg
 from services.wallet.app.payouts import PayoutEngine
 from services.wallet.app.usecases import WalletUseCases
@@ -53,6 +54,7 @@ class StripeWebhooks:
             except ValueError:
                 raise errors.InvalidArgument("Invalid signature") from None
             if ts > time.time() + tolerance:
+                metrics.SIGNATURE_FAILURES.inc()
                 raise errors.InvalidArgument("Invalid signature")
             verified = False
             for secret in secrets:
@@ -65,6 +67,7 @@ class StripeWebhooks:
                 except ValueError:
                     raise errors.InvalidArgument("Invalid payload") from None
             if not verified:
+                metrics.SIGNATURE_FAILURES.inc()
                 raise errors.InvalidArgument("Invalid signature")
         try:
             event = json.loads(body)
@@ -78,6 +81,7 @@ class StripeWebhooks:
     async def handle(self, endpoint: str, body: bytes, signature: str | None) -> dict:
         event = self.verify(endpoint, body, signature)
         result = await self._apply(endpoint, event)
+        metrics.WEBHOOK_EVENTS.labels(event["type"][:64], result.get("action") or result.get("status", "")).inc()
         return shape(endpoint, event["type"], result)
 
     async def _apply(self, endpoint: str, event: dict) -> dict:
