@@ -59,8 +59,13 @@ def _text(value: str | None, name: str, maximum: int, *, required: bool = True) 
 
 
 class WalletUseCases:
-    def __init__(self, db: Database, clock: Clock, config: WalletConfig,
+    def __init__(self, db: Database, clock: Clock, config: WalletConfig | WithdrawalPolicy,
                  provider: sg.PayoutProvider | None = None) -> None:
+        if isinstance(config, WithdrawalPolicy):  # the walking skeleton's signature (mock mode)
+            policy = config
+            config = WalletConfig(WITHDRAWAL_MIN_CENTS=policy.min_cents,
+                                  WITHDRAWAL_FEE_THRESHOLD_CENTS=policy.fee_threshold_cents,
+                                  ENABLE_STRIPE_PAYOUTS=False)
         self.db, self.clock, self.config = db, clock, config
         self.policy = policy_from(config)
         self.repo = WalletRepository(db)

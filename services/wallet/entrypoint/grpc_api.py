@@ -4,9 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import grpc
-from google.protobuf import struct_pb2
-
 from kit import errors
 from kit.context import add_trailer
 from kit.interceptors import require_roles
@@ -22,10 +19,6 @@ DRIVER = "Driver access required"
 def _ts(field, value: dt.datetime | None) -> None:
     if value is not None:
         field.FromDatetime(value)
-
-
-def _opt(value):
-    return value if value is not None else None
 
 
 def _replayed(flag: bool) -> None:
