@@ -3,7 +3,10 @@ and PostgreSQL: Express onboarding gating, transfers + bank payouts, the UNKNOWN
 read-first resolver, 5xx/429/permanent errors, webhooks (signatures, replay, order), one refund."""
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -216,8 +219,8 @@ async def test_bad_signatures_are_rejected_and_nothing_is_recorded(env):
     ev = (await events(e, "account.updated"))[0]
     body = json.dumps(ev).encode()
     good = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9])
-    stale = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(__import__("time").time()) - 600)
-    future = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(__import__("time").time()) + 600)
+    stale = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(time.time()) - 600)
+    future = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(time.time()) + 600)
     cases = {"Missing webhook signature": "", "Invalid signature": good.replace("v1=", "v0=")}
     for detail, header in cases.items():
         with pytest.raises(errors.InvalidArgument, match=detail):
@@ -293,7 +296,6 @@ async def test_concurrent_duplicate_deliveries_apply_once(env):
     row = (await e.uc.request_withdrawal("d1", 2500, "c1"))["payout"]
     await e.fake.ctl("POST", f"/payouts/{row.stripe_payout_id}/advance", {"status": "paid"})
     paid = (await events(e, "payout.paid"))[0]
-    import asyncio
     replies = await asyncio.gather(*(send(e, paid) for _ in range(5)), return_exceptions=True)
     ok = [r for r in replies if isinstance(r, dict)]
     assert sum(1 for r in ok if r.get("action") == "marked_paid") == 1
@@ -361,5 +363,40 @@ async def test_w9_in_mock_mode_verifies_then_ignores(database_url):
         assert await hooks.handle(W9, body, sig) == {"status": "ignored", "reason": "mock_mode"}
         w11 = await hooks.handle("stripe/webhook", body, sig)
         assert w11["ok"] is True and w11["handled"] is False
+    finally:
+        await db.dispose()
+
+
+async def test_breaker_failure_trip_recovers_through_half_open(database_url, fake):
+    await fake.ctl("POST", "/reset")
+    await fake.ctl("POST", "/events/hold", {"hold": True})
+    clock = ManualClock(T0)
+    db, uc, engine, hooks = await make_env(
+        database_url, clock, ENABLE_STRIPE_PAYOUTS="true", STRIPE_SECRET_KEY=KEY, STRIPE_API_BASE=fake.base,
+        STRIPE_TIMEOUT_SECONDS="1", STRIPE_MAX_NETWORK_RETRIES="0", PAYOUT_BREAKER_FAILURES="2",
+        STRIPE_WEBHOOK_SECRET="whsec_x")
+    try:
+        e = Env()
+        e.db, e.uc, e.engine, e.hooks, e.fake, e.clock = db, uc, engine, hooks, fake, clock
+        await ready_driver(e, funds=50_000)
+        await fake.ctl("POST", "/faults", {"method": "POST", "path": "/v1/transfers", "kind": "drop", "count": 2,
+                                           "delay_s": 2})
+        assert (await uc.request_withdrawal("d1", 2000, "f1"))["payout"].state == "unknown"
+        assert (await uc.request_withdrawal("d1", 2100, "f2"))["payout"].state == "unknown"
+        async with db.read() as conn:
+            b = await uc.repo.breaker(conn)
+        assert (b.state, b.reason) == ("open", "failures") and b.open_until == T0 + dt.timedelta(seconds=600)
+        queued = await uc.request_withdrawal("d1", 2200, "f3")
+        assert queued["payout"].state == "pending" and queued["message"].startswith("Payouts are temporarily paused")
+        clock.advance(seconds=601)
+        summary = await engine.run_job()  # resolves both unknowns (none found → failed, refunded), sends f3
+        assert summary.unknown_resolved == 2 and summary.pending_sent == 1
+        async with db.read() as conn:
+            b = await uc.repo.breaker(conn)
+            states = sorted(r.state for r in await conn.execute(sa.select(payouts.c.state)))
+        assert (b.state, b.reason) == ("closed", "recovered")
+        assert states == ["failed", "failed", "transferred"]
+        assert (await uc.get_balance("d1")).wallet.balance_cents == 50_000 - 2200
+        await assert_ledger_invariant(db)
     finally:
         await db.dispose()
