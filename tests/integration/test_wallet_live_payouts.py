@@ -400,3 +400,26 @@ async def test_breaker_failure_trip_recovers_through_half_open(database_url, fak
         await assert_ledger_invariant(db)
     finally:
         await db.dispose()
+
+
+async def test_partial_transfer_reversals_credit_each_reversal_once(env):
+    e = env
+    await ready_driver(e)
+    row = (await e.uc.request_withdrawal("d1", 5000, "pr1"))["payout"]
+    # the bank payout already moved the money out of the connected account: give it funds to reverse
+    state = await e.fake.ctl("GET", "/state")
+    await e.fake.ctl("POST", "/balance", {"connected": {row.destination_account: 5000}})
+    assert state["transfers"][row.stripe_transfer_id]["amount"] == 5000
+    client = stripe.StripeClient(KEY, base_addresses={"api": e.fake.base})
+    await client.v1.transfers.reversals.create_async(row.stripe_transfer_id, params={"amount": 1500})
+    first = (await events(e, "transfer.reversed"))[-1]
+    assert (await send(e, first))["action"] == "status_updated"
+    assert (await send(e, first))["status"] == "already_processed"
+    assert await balances(e) == (15_000 + 1500, 3500, 0)
+    await client.v1.transfers.reversals.create_async(row.stripe_transfer_id)  # the remainder
+    second = (await events(e, "transfer.reversed"))[-1]
+    assert (await send(e, second))["action"] == "marked_failed"
+    assert await balances(e) == (20_000, 0, 0)
+    async with e.db.read() as conn:
+        r = (await conn.execute(sa.select(payouts).where(payouts.c.id == row.id))).first()
+    assert r.state == "failed" and r.amount_reversed_cents == 5000

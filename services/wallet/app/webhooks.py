@@ -203,15 +203,9 @@ class StripeWebhooks:
                 elif await self.engine._transferred(row.id, obj["id"], conn=conn):
                     result = {"status": "success", "payout_id": row.id, "action": "marked_transferred"}
             elif etype in ("transfer.reversed", "transfer.updated"):
-                fully = bool(obj.get("reversed")) or (obj.get("amount_reversed") or 0) >= row.amount_cents
-                if fully and row.state == "paid":
-                    await self.repo.add_finding(conn, now, "reversal_after_paid", payout_id=row.id,
-                                                driver_id=row.driver_id, stripe_object_id=obj.get("id"),
-                                                local=row.amount_cents, remote=obj.get("amount_reversed"))
-                elif fully and row.state in ("transferred", "processing", "unknown", "reversing"):
-                    rev = ((obj.get("reversals") or {}).get("data") or [{}])[0].get("id")
-                    if await self.engine.complete_external_reversal(row, rev, conn):
-                        result = {"status": "success", "payout_id": row.id, "action": "marked_failed"}
+                action = await self.engine.apply_transfer_reversals(row, obj, conn)
+                if action is not None:
+                    result = {"status": "success", "payout_id": row.id, "action": action}
             await self.repo.set_event_outcome(conn, event["id"], result.get("action", result["status"]), row.id)
         self.uc.on_commit()
         if late is not None:
