@@ -91,6 +91,10 @@ async def compose(config: WalletConfig, db: Database) -> service.Wiring:
                             full_names=(FULL_NAME,), outbox_table=outbox_table, outbox_handlers=handlers,
                             job_leases=job_leases, on_stop=(incentives.close,))
     uc.on_commit = lambda: wiring.dispatcher.wake() if wiring.dispatcher is not None else None
+    async def prune_job() -> None:
+        await uc.prune_idempotency()
+
+    wiring.jobs = (jobs.Job("wallet_idempotency_prune", 3600, prune_job),)
     if engine is not None:
         async def payout_job() -> None:
             await engine.run_job()
@@ -99,7 +103,7 @@ async def compose(config: WalletConfig, db: Database) -> service.Wiring:
             if uc.clock.now().hour == config.recon_hour_utc:
                 await engine.reconcile()
 
-        wiring.jobs = (jobs.Job("wallet_payout_job", config.payout_job_interval_seconds, payout_job),
+        wiring.jobs = (*wiring.jobs, jobs.Job("wallet_payout_job", config.payout_job_interval_seconds, payout_job),
                        jobs.Job("wallet_reconciliation", 3600, reconciliation_job, lease_s=1800))
     return wiring
 

@@ -94,6 +94,37 @@ class WalletUseCases:
         await outbox.add_event(conn, outbox_table, self.db, topic=topic, key=key, payload=payload,
                                now=self.clock.now())
 
+    async def once(self, rpc: str, caller: str, request_id: str, request_hash: str,
+                   fn: Callable[[], Awaitable[dict]]) -> tuple[dict, bool]:
+        """Client idempotency for RPCs without a natural key: same (rpc, caller, request_id) and
+        hash → the stored result; another hash → 409. The wrapped effects are themselves idempotent
+        (conditional stores), so a crash between effect and record is harmless."""
+        if not request_id:
+            return await fn(), False
+        _text(request_id, "request_id", 200)
+        scope = f"{rpc}:{caller}"
+        async with self.db.read() as conn:
+            rec = await self.repo.idem_get(conn, scope, request_id)
+        if rec is None:
+            result = await fn()
+            try:
+                async with self.db.transaction() as conn:
+                    await self.repo.idem_put(conn, scope, request_id, request_hash, result, self.clock.now())
+                return result, False
+            except sa.exc.IntegrityError:
+                async with self.db.read() as conn:
+                    rec = await self.repo.idem_get(conn, scope, request_id)
+        if rec.request_hash != request_hash:
+            raise errors.AlreadyExists(CONFLICT)
+        return json.loads(rec.response), True
+
+    async def prune_idempotency(self) -> int:
+        from services.wallet.adapters.tables import idempotency_records as ir
+        cutoff = self.clock.now() - dt.timedelta(hours=self.config.idempotency_ttl_hours)
+        async with self.db.transaction() as conn:
+            res = await conn.execute(sa.delete(ir).where(ir.c.created_at < cutoff))
+        return res.rowcount or 0
+
     @staticmethod
     def _replay(journal, request_hash: str) -> dict:
         if journal.request_hash != request_hash:
