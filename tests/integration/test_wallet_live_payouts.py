@@ -423,3 +423,20 @@ async def test_partial_transfer_reversals_credit_each_reversal_once(env):
     async with e.db.read() as conn:
         r = (await conn.execute(sa.select(payouts).where(payouts.c.id == row.id))).first()
     assert r.state == "failed" and r.amount_reversed_cents == 5000
+
+
+async def test_account_updated_uses_the_snapshot_only_when_newer_if_stripe_is_down(env):
+    e = env
+    acct = await ready_driver(e)
+    snapshot = {"id": acct, "object": "account", "payouts_enabled": False, "charges_enabled": False,
+                "details_submitted": True, "capabilities": {"transfers": "active"},
+                "requirements": {"disabled_reason": None, "past_due": []}}
+    base = {"object": "event", "type": "account.updated", "livemode": False, "account": acct,
+            "data": {"object": snapshot}}
+    await e.fake.ctl("POST", "/faults", {"method": "GET", "path": f"/v1/accounts/{acct}", "kind": "500", "count": 6})
+    stale = {**base, "id": "evt_stale", "created": int(T0.timestamp()) - 100}
+    assert (await send(e, stale))["status"] == "already_processed"
+    assert (await e.uc.get_balance("d1")).onboarding_complete  # a stale event cannot regress readiness
+    newer = {**base, "id": "evt_newer", "created": int(T0.timestamp()) + 100}
+    assert (await send(e, newer))["action"] == "status_updated"
+    assert not (await e.uc.get_balance("d1")).onboarding_complete
