@@ -60,10 +60,16 @@ class WalletRepository:
 
     async def lock(self, conn: AsyncConnection, driver_id: str, *, create: bool = False,
                    now: dt.datetime | None = None) -> Wallet | None:
-        """The wallet row, locked for the rest of the transaction (created first if asked)."""
+        """The wallet row, locked for the rest of the transaction (created first if asked).
+
+        With ``create`` it is one round trip: ``INSERT … ON CONFLICT (driver_id) DO UPDATE … RETURNING``
+        creates or locks the row (PostgreSQL locks the conflicting row like ``FOR UPDATE``)."""
         if create:
             assert now is not None
-            await self.create_if_absent(conn, driver_id, now)
+            stmt = self.db.insert(wallets).values(driver_id=driver_id, created_at=now, updated_at=now)
+            stmt = stmt.on_conflict_do_update(index_elements=["driver_id"],
+                                              set_={"driver_id": stmt.excluded.driver_id}).returning(*_WALLET_COLUMNS)
+            return _to_domain((await conn.execute(stmt)).one())
         stmt = _SELECT.where(wallets.c.driver_id == driver_id)
         if self.db.is_postgres:
             stmt = stmt.with_for_update()

@@ -186,13 +186,18 @@ class WalletUseCases:
         else:
             description = f"Reward from {merchant_name}" if merchant_name else "Card-linked offer reward"
         now = self.clock.now()
+        attempts = 0
 
         async def work(conn: AsyncConnection) -> dict:
+            nonlocal attempts
+            attempts += 1
             wallet = await self.repo.lock(conn, driver_id, create=True, now=now)
             j = await self.repo.journal_by_key(conn, idempotency_key)
             if j is not None:
                 return self._replay(j, h)
-            if await self.repo.credit_by_reference(conn, reference_type, reference_id) is not None:
+            # the partial UNIQUE (reference_type, reference_id) index guards the first try; after a
+            # unique violation, tell a reused reference (409) from a concurrent twin (replayed above)
+            if attempts > 1 and await self.repo.credit_by_reference(conn, reference_type, reference_id) is not None:
                 raise errors.AlreadyExists(f"{reference_type} {reference_id} was already credited under another key")
             plan = rules.plan_credit(wallet, amount_cents, source)
             jid = new_id()
