@@ -14,6 +14,7 @@ from kit.outbox import PermanentDeliveryError
 from kit.settings import upstream_addr
 from nerava.incentives.v1 import incentives_pb2, incentives_pb2_grpc
 from nerava.wallet.v1 import wallet_pb2, wallet_pb2_grpc
+from services.wallet import metrics
 from services.wallet.adapters.stripe_gateway import StripePayouts
 from services.wallet.adapters.tables import job_leases, outbox_table
 from services.wallet.app.payouts import PayoutEngine
@@ -46,6 +47,9 @@ def build(config: WalletConfig, db: Database, clock=None):
 
 async def compose(config: WalletConfig, db: Database) -> service.Wiring:
     uc, engine, webhooks = build(config, db)
+    metrics.PAYOUT_MODE.labels("live" if config.live else "mock").set(1)
+    if config.env == "production" and not config.live:
+        log.warning("production runs payouts in MOCK mode (ALLOW_MOCK_PAYOUTS_IN_PRODUCTION=true)")
     tokens = ServiceTokenSource(config.jwt_secret, "wallet")
     incentives = Upstream("incentives", upstream_addr(config.incentives_addr, "incentives"),
                           incentives_pb2_grpc.IncentivesServiceStub, tokens)
@@ -87,6 +91,10 @@ async def compose(config: WalletConfig, db: Database) -> service.Wiring:
                             full_names=(FULL_NAME,), outbox_table=outbox_table, outbox_handlers=handlers,
                             job_leases=job_leases, on_stop=(incentives.close,))
     uc.on_commit = lambda: wiring.dispatcher.wake() if wiring.dispatcher is not None else None
+    async def prune_job() -> None:
+        await uc.prune_idempotency()
+
+    wiring.jobs = (jobs.Job("wallet_idempotency_prune", 3600, prune_job),)
     if engine is not None:
         async def payout_job() -> None:
             await engine.run_job()
@@ -95,7 +103,7 @@ async def compose(config: WalletConfig, db: Database) -> service.Wiring:
             if uc.clock.now().hour == config.recon_hour_utc:
                 await engine.reconcile()
 
-        wiring.jobs = (jobs.Job("wallet_payout_job", config.payout_job_interval_seconds, payout_job),
+        wiring.jobs = (*wiring.jobs, jobs.Job("wallet_payout_job", config.payout_job_interval_seconds, payout_job),
                        jobs.Job("wallet_reconciliation", 3600, reconciliation_job, lease_s=1800))
     return wiring
 

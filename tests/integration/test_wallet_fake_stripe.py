@@ -7,7 +7,6 @@ import threading
 import time
 
 import uvicorn
-import httpx
 import pytest
 import stripe
 

@@ -191,3 +191,27 @@ async def test_concurrent_credits_with_duplicate_keys_give_the_exact_balance(env
     assert sum(1 for r in results if r["replayed"]) == 15
     async with env.db.read() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(journals))).scalar_one() == 35
+
+
+async def test_request_id_replays_account_creation_and_records_expire(database_url):
+    from kit.clock import ManualClock
+    from tests.integration.wallet_support import T0
+
+    clock = ManualClock(T0)
+    db, uc, *_ = await make_env(database_url, clock)
+    try:
+        def create(email):
+            return uc.once("CreateStripeAccount", "d9", "k-1", f"h:{email}", lambda: uc.create_stripe_account("d9", email))
+        first, replayed = await create("a@example.com")
+        assert first["status"] == "mock_created" and not replayed
+        again, replayed = await create("a@example.com")
+        assert again == first and replayed
+        with pytest.raises(errors.AlreadyExists):
+            await create("b@example.com")
+        assert (await uc.create_stripe_account("d9", None))["status"] == "existing"
+        clock.advance(hours=169)
+        assert await uc.prune_idempotency() == 1
+        fresh, replayed = await create("b@example.com")
+        assert fresh["status"] == "existing" and not replayed
+    finally:
+        await db.dispose()

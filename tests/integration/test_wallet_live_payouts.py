@@ -3,7 +3,10 @@ and PostgreSQL: Express onboarding gating, transfers + bank payouts, the UNKNOWN
 read-first resolver, 5xx/429/permanent errors, webhooks (signatures, replay, order), one refund."""
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -216,8 +219,8 @@ async def test_bad_signatures_are_rejected_and_nothing_is_recorded(env):
     ev = (await events(e, "account.updated"))[0]
     body = json.dumps(ev).encode()
     good = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9])
-    stale = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(__import__("time").time()) - 600)
-    future = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(__import__("time").time()) + 600)
+    stale = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(time.time()) - 600)
+    future = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRETS[W9], timestamp=int(time.time()) + 600)
     cases = {"Missing webhook signature": "", "Invalid signature": good.replace("v1=", "v0=")}
     for detail, header in cases.items():
         with pytest.raises(errors.InvalidArgument, match=detail):
@@ -285,3 +288,155 @@ async def test_missing_secret_fails_closed_outside_development(database_url):
             await hooks.handle("nope", b"{}", "t=1,v1=x")
     finally:
         await db.dispose()
+
+
+async def test_concurrent_duplicate_deliveries_apply_once(env):
+    e = env
+    await ready_driver(e)
+    row = (await e.uc.request_withdrawal("d1", 2500, "c1"))["payout"]
+    await e.fake.ctl("POST", f"/payouts/{row.stripe_payout_id}/advance", {"status": "paid"})
+    paid = (await events(e, "payout.paid"))[0]
+    replies = await asyncio.gather(*(send(e, paid) for _ in range(5)), return_exceptions=True)
+    ok = [r for r in replies if isinstance(r, dict)]
+    assert sum(1 for r in ok if r.get("action") == "marked_paid") == 1
+    assert all(r.get("status") in ("success", "already_processed") for r in ok)
+    assert await balances(e) == (17_500, 0, 2500)
+
+
+async def test_job_marks_stuck_processing_unknown_resolves_it_and_expires_old_pending(env):
+    e = env
+    await ready_driver(e)
+    row = (await e.uc.request_withdrawal("d1", 2500, "s1"))["payout"]
+    # simulate a crash between the claim and the outcome: processing, with the transfer made at Stripe
+    async with e.db.transaction() as conn:
+        await conn.execute(sa.update(payouts).where(payouts.c.id == row.id).values(
+            state="processing", stripe_transfer_id=None, stripe_payout_id=None))
+    e.clock.advance(seconds=301)
+    s = await e.engine.run_job()
+    assert s.stuck_marked_unknown == 1 and s.unknown_resolved == 1
+    async with e.db.read() as conn:
+        r = (await conn.execute(sa.select(payouts).where(payouts.c.id == row.id))).first()
+    assert r.state == "transferred" and r.stripe_transfer_id == row.stripe_transfer_id
+    assert len(await transfers_for(e, row.id)) == 1  # resolved by reading, never re-sent
+    # a payout queued behind an open breaker expires after PAYOUT_MAX_PENDING_HOURS, refunded once
+    async with e.db.transaction() as conn:
+        await e.uc.repo.set_breaker(conn, e.clock.now(), state="open", reason="admin", changed_by="test")
+    queued = (await e.uc.request_withdrawal("d1", 3000, "s2"))["payout"]
+    assert queued.state == "pending"
+    e.clock.advance(hours=73)
+    s = await e.engine.run_job()
+    assert s.expired == 1
+    assert (await balances(e))[0] == 20_000 - 2500
+
+
+async def test_reconciliation_reports_drift_and_fixes_nothing(env):
+    e = env
+    acct = await ready_driver(e)
+    ok = (await e.uc.request_withdrawal("d1", 2500, "r1"))["payout"]
+    other = (await e.uc.request_withdrawal("d1", 2600, "r2"))["payout"]
+    before = await balances(e)
+    await e.fake.ctl("POST", "/drift", {"create": {"amount": 999, "destination": acct, "currency": "usd",
+                                                    "metadata": {"payout_id": "not-ours"}}})
+    await e.fake.ctl("POST", "/drift", {"alter": {"id": ok.stripe_transfer_id, "amount": 2400, "currency": "eur",
+                                                   "destination": "acct_other"}})
+    await e.fake.ctl("POST", "/drift", {"delete": other.stripe_transfer_id, "alter": {"id": ok.stripe_transfer_id}})
+    run_id = await e.engine.reconcile()
+    from services.wallet.adapters.tables import reconciliation_findings, reconciliation_runs
+    async with e.db.read() as conn:
+        kinds = {r.kind for r in await conn.execute(sa.select(reconciliation_findings).where(
+            reconciliation_findings.c.run_id == run_id))}
+        run = (await conn.execute(sa.select(reconciliation_runs))).first()
+    assert {"missing_local", "amount_mismatch", "currency_mismatch", "destination_mismatch", "missing_remote"} <= kinds
+    assert run.internal_checks_ok and run.findings_count == len(kinds) and run.status == "completed"
+    assert await balances(e) == before  # reports only
+
+
+async def test_w9_in_mock_mode_verifies_then_ignores(database_url):
+    db, uc, engine, hooks = await make_env(database_url, ManualClock(T0), STRIPE_WEBHOOK_SECRET="whsec_m")
+    try:
+        ev = {"id": "evt_m", "object": "event", "type": "payout.paid", "livemode": False, "account": "acct_1",
+              "data": {"object": {"id": "po_1"}}}
+        body = json.dumps(ev).encode()
+        with pytest.raises(errors.InvalidArgument):
+            await hooks.handle(W9, body, "t=1,v1=00")
+        sig = stripe.WebhookSignature.generate_signature_header(body.decode(), "whsec_m")
+        assert await hooks.handle(W9, body, sig) == {"status": "ignored", "reason": "mock_mode"}
+        w11 = await hooks.handle("stripe/webhook", body, sig)
+        assert w11["ok"] is True and w11["handled"] is False
+    finally:
+        await db.dispose()
+
+
+async def test_breaker_failure_trip_recovers_through_half_open(database_url, fake):
+    await fake.ctl("POST", "/reset")
+    await fake.ctl("POST", "/events/hold", {"hold": True})
+    clock = ManualClock(T0)
+    db, uc, engine, hooks = await make_env(
+        database_url, clock, ENABLE_STRIPE_PAYOUTS="true", STRIPE_SECRET_KEY=KEY, STRIPE_API_BASE=fake.base,
+        STRIPE_TIMEOUT_SECONDS="1", STRIPE_MAX_NETWORK_RETRIES="0", PAYOUT_BREAKER_FAILURES="2",
+        STRIPE_WEBHOOK_SECRET="whsec_x")
+    try:
+        e = Env()
+        e.db, e.uc, e.engine, e.hooks, e.fake, e.clock = db, uc, engine, hooks, fake, clock
+        await ready_driver(e, funds=50_000)
+        await fake.ctl("POST", "/faults", {"method": "POST", "path": "/v1/transfers", "kind": "drop", "count": 2,
+                                           "delay_s": 2})
+        assert (await uc.request_withdrawal("d1", 2000, "f1"))["payout"].state == "unknown"
+        assert (await uc.request_withdrawal("d1", 2100, "f2"))["payout"].state == "unknown"
+        async with db.read() as conn:
+            b = await uc.repo.breaker(conn)
+        assert (b.state, b.reason) == ("open", "failures") and b.open_until == T0 + dt.timedelta(seconds=600)
+        queued = await uc.request_withdrawal("d1", 2200, "f3")
+        assert queued["payout"].state == "pending" and queued["message"].startswith("Payouts are temporarily paused")
+        clock.advance(seconds=601)
+        summary = await engine.run_job()  # resolves both unknowns (none found → failed, refunded), sends f3
+        assert summary.unknown_resolved == 2 and summary.pending_sent == 1
+        async with db.read() as conn:
+            b = await uc.repo.breaker(conn)
+            states = sorted(r.state for r in await conn.execute(sa.select(payouts.c.state)))
+        assert (b.state, b.reason) == ("closed", "recovered")
+        assert states == ["failed", "failed", "transferred"]
+        assert (await uc.get_balance("d1")).wallet.balance_cents == 50_000 - 2200
+        await assert_ledger_invariant(db)
+    finally:
+        await db.dispose()
+
+
+async def test_partial_transfer_reversals_credit_each_reversal_once(env):
+    e = env
+    await ready_driver(e)
+    row = (await e.uc.request_withdrawal("d1", 5000, "pr1"))["payout"]
+    # the bank payout already moved the money out of the connected account: give it funds to reverse
+    state = await e.fake.ctl("GET", "/state")
+    await e.fake.ctl("POST", "/balance", {"connected": {row.destination_account: 5000}})
+    assert state["transfers"][row.stripe_transfer_id]["amount"] == 5000
+    client = stripe.StripeClient(KEY, base_addresses={"api": e.fake.base})
+    await client.v1.transfers.reversals.create_async(row.stripe_transfer_id, params={"amount": 1500})
+    first = (await events(e, "transfer.reversed"))[-1]
+    assert (await send(e, first))["action"] == "status_updated"
+    assert (await send(e, first))["status"] == "already_processed"
+    assert await balances(e) == (15_000 + 1500, 3500, 0)
+    await client.v1.transfers.reversals.create_async(row.stripe_transfer_id)  # the remainder
+    second = (await events(e, "transfer.reversed"))[-1]
+    assert (await send(e, second))["action"] == "marked_failed"
+    assert await balances(e) == (20_000, 0, 0)
+    async with e.db.read() as conn:
+        r = (await conn.execute(sa.select(payouts).where(payouts.c.id == row.id))).first()
+    assert r.state == "failed" and r.amount_reversed_cents == 5000
+
+
+async def test_account_updated_uses_the_snapshot_only_when_newer_if_stripe_is_down(env):
+    e = env
+    acct = await ready_driver(e)
+    snapshot = {"id": acct, "object": "account", "payouts_enabled": False, "charges_enabled": False,
+                "details_submitted": True, "capabilities": {"transfers": "active"},
+                "requirements": {"disabled_reason": None, "past_due": []}}
+    base = {"object": "event", "type": "account.updated", "livemode": False, "account": acct,
+            "data": {"object": snapshot}}
+    await e.fake.ctl("POST", "/faults", {"method": "GET", "path": f"/v1/accounts/{acct}", "kind": "500", "count": 6})
+    stale = {**base, "id": "evt_stale", "created": int(T0.timestamp()) - 100}
+    assert (await send(e, stale))["status"] == "already_processed"
+    assert (await e.uc.get_balance("d1")).onboarding_complete  # a stale event cannot regress readiness
+    newer = {**base, "id": "evt_newer", "created": int(T0.timestamp()) + 100}
+    assert (await send(e, newer))["action"] == "status_updated"
+    assert not (await e.uc.get_balance("d1")).onboarding_complete

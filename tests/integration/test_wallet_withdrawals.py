@@ -3,7 +3,6 @@ idempotency key, concurrency; the ledger invariant after every test."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 import pytest
 import sqlalchemy as sa

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit.db import Database
+from services.wallet import metrics
 from services.wallet.adapters.tables import (
     admin_audit, idempotency_records, journals, payout_attempts, payout_breaker, payouts, postings,
     reconciliation_findings, stripe_events, wallets,
@@ -59,10 +60,16 @@ class WalletRepository:
 
     async def lock(self, conn: AsyncConnection, driver_id: str, *, create: bool = False,
                    now: dt.datetime | None = None) -> Wallet | None:
-        """The wallet row, locked for the rest of the transaction (created first if asked)."""
+        """The wallet row, locked for the rest of the transaction (created first if asked).
+
+        With ``create`` it is one round trip: ``INSERT … ON CONFLICT (driver_id) DO UPDATE … RETURNING``
+        creates or locks the row (PostgreSQL locks the conflicting row like ``FOR UPDATE``)."""
         if create:
             assert now is not None
-            await self.create_if_absent(conn, driver_id, now)
+            stmt = self.db.insert(wallets).values(driver_id=driver_id, created_at=now, updated_at=now)
+            stmt = stmt.on_conflict_do_update(index_elements=["driver_id"],
+                                              set_={"driver_id": stmt.excluded.driver_id}).returning(*_WALLET_COLUMNS)
+            return _to_domain((await conn.execute(stmt)).one())
         stmt = _SELECT.where(wallets.c.driver_id == driver_id)
         if self.db.is_postgres:
             stmt = stmt.with_for_update()
@@ -193,6 +200,7 @@ class WalletRepository:
 
     async def insert_payout(self, conn: AsyncConnection, **values: Any) -> None:
         await conn.execute(sa.insert(payouts).values(**values))
+        metrics.PAYOUTS.labels(values.get("state", "pending")).inc()
 
     async def payout(self, conn: AsyncConnection, payout_id: str, *, lock: bool = False):
         stmt = sa.select(payouts).where(payouts.c.id == payout_id)
@@ -209,6 +217,8 @@ class WalletRepository:
         res = await conn.execute(sa.update(payouts).where(
             payouts.c.id == payout_id, payouts.c.state.in_(sorted(allowed))
         ).values(state=target, updated_at=now, **values))
+        if res.rowcount == 1:
+            metrics.PAYOUTS.labels(target).inc()
         return res.rowcount == 1
 
     async def update_payout(self, conn: AsyncConnection, payout_id: str, now: dt.datetime, **values: Any) -> None:
@@ -233,6 +243,7 @@ class WalletRepository:
         await conn.execute(sa.update(payout_attempts).where(
             payout_attempts.c.payout_id == payout_id, payout_attempts.c.attempt == attempt
         ).values(outcome=outcome, error_code=error_code, finished_at=now))
+        metrics.PAYOUT_OUTCOMES.labels(outcome).inc()
 
     async def attempt_window(self, conn: AsyncConnection, since: dt.datetime, fail_since: dt.datetime) -> tuple[int, int, int]:
         a = payout_attempts.c
@@ -257,6 +268,8 @@ class WalletRepository:
 
     async def set_breaker(self, conn: AsyncConnection, now: dt.datetime, **values: Any) -> None:
         await conn.execute(sa.update(payout_breaker).where(payout_breaker.c.id == 1).values(changed_at=now, **values))
+        if "state" in values:
+            metrics.BREAKER_OPEN.set(0 if values["state"] == "closed" else 1)
 
     # ---- idempotency records, audit, events, findings -----------------------------------------
     async def idem_get(self, conn: AsyncConnection, scope: str, key: str):

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import errors
+from services.wallet import metrics
 from services.wallet.adapters import stripe_gateway as sg
 from services.wallet.adapters.repository import new_id
 from services.wallet.adapters.tables import (
@@ -164,13 +165,17 @@ class PayoutEngine:
         return await self.uc.tx(work)
 
     async def _refund(self, conn: AsyncConnection, row, now: dt.datetime, wallet=None) -> int:
-        """Return held (or paid-out) funds + fee to the driver once: key `payout_reversal:<id>`."""
+        """Return what is still held (or paid out) + the fee to the driver once (key
+        `payout_reversal:<id>`). `row` is the payout as it was before its final transition, so
+        amounts already returned by partial transfer reversals are not returned twice."""
         key = f"payout_reversal:{row.id}"
         if await self.repo.journal_by_key(conn, key) is not None:
             return 0
+        amount = row.amount_cents - row.amount_reversed_cents
+        if amount <= 0:
+            return 0
         wallet = wallet or await self.repo.lock(conn, row.driver_id)
         paid = await self.repo.journal_by_key(conn, f"paid:{row.id}") is not None
-        amount = row.amount_cents
         plan = rules.plan_refund(wallet, amount, row.fee_cents,
                                  from_account="platform_payouts_out" if paid else rules.PENDING)
         await self.repo.post(conn, wallet, plan, key=key, kind="refund", now=now,
@@ -186,13 +191,13 @@ class PayoutEngine:
             wallet = await self.repo.lock(conn, row.driver_id)
             if attempt_outcome:
                 await self.repo.finish_attempt(conn, row.id, row.attempt, attempt_outcome, code, now)
+            before = await self.repo.payout(conn, row.id)
             ok = await self.repo.transition(conn, row.id, rules.allowed_from(event), "failed", now,
                                             failure_code=code[:64], failure_reason=rules.sanitise_reason(reason),
                                             failed_at=now, **extra)
             if not ok:
                 return False
-            current = await self.repo.payout(conn, row.id)
-            refunded = await self._refund(conn, current, now, wallet)
+            refunded = await self._refund(conn, before, now, wallet)
             await self.uc.event(conn, "PayoutFailed", f"failed:{row.id}", {
                 "payout_id": row.id, "driver_id": row.driver_id, "failure_code": code, "refunded_cents": refunded})
             if attempt_outcome:
@@ -254,22 +259,52 @@ class PayoutEngine:
                               stripe_reversal_id=rev.get("id"), amount_reversed_cents=row.amount_cents)
         return "marked_failed" if ok else "already_processed"
 
-    async def complete_external_reversal(self, row, reversal_id: str | None, conn: AsyncConnection) -> bool:
-        """`transfer.reversed` in full on a transferred (or in-flight) payout: failed + one refund."""
+    async def apply_transfer_reversals(self, row, transfer: dict, conn: AsyncConnection) -> str | None:
+        """`transfer.reversed`/`.updated`: book each new `trr_…` once (journal
+        `transfer_reversal:<trr>`): pending −R, available +R; the one that completes the reversal
+        also refunds the fee and fails the payout. On a paid payout: a finding, no credit."""
         now = self.clock.now()
         wallet = await self.repo.lock(conn, row.driver_id)
-        ok = await self.repo.transition(conn, row.id, frozenset({"transferred", "processing", "unknown", "reversing"}),
-                                        "failed", now, failure_code=row.failure_code or "transfer_reversed",
-                                        failure_reason=row.failure_reason or "The transfer was reversed",
-                                        failed_at=now, stripe_reversal_id=reversal_id,
-                                        amount_reversed_cents=row.amount_cents)
-        if ok:
-            current = await self.repo.payout(conn, row.id)
-            refunded = await self._refund(conn, current, now, wallet)
-            await self.uc.event(conn, "PayoutFailed", f"failed:{row.id}", {
-                "payout_id": row.id, "driver_id": row.driver_id, "failure_code": "transfer_reversed",
-                "refunded_cents": refunded})
-        return ok
+        row = await self.repo.payout(conn, row.id)
+        remote = int(transfer.get("amount_reversed") or 0)
+        if remote <= row.amount_reversed_cents:
+            return None
+        if row.state == "paid":
+            await self.repo.add_finding(conn, now, "reversal_after_paid", payout_id=row.id, driver_id=row.driver_id,
+                                        stripe_object_id=transfer.get("id"), local=row.amount_reversed_cents,
+                                        remote=remote)
+            return None
+        if row.state not in ("transferred", "processing", "unknown", "reversing"):
+            return None
+        reversals = sorted((transfer.get("reversals") or {}).get("data") or [], key=lambda r: (r.get("created", 0), r["id"]))
+        if not reversals:  # no list given: one synthetic reversal for the growth, keyed by the total
+            reversals = [{"id": f"{transfer.get('id')}:{remote}", "amount": remote - row.amount_reversed_cents}]
+        action = None
+        reversed_total = row.amount_reversed_cents
+        for rev in reversals:
+            key = f"transfer_reversal:{rev['id']}"
+            amount = min(int(rev.get("amount") or 0), row.amount_cents - reversed_total)
+            if amount <= 0 or await self.repo.journal_by_key(conn, key) is not None:
+                continue
+            completes = reversed_total + amount >= row.amount_cents
+            fee = row.fee_cents if completes else 0
+            _, wallet, _ = await self.repo.post(conn, wallet, rules.plan_refund(wallet, amount, fee), key=key,
+                                                kind="transfer_reversal", now=now, reference_type="payout",
+                                                reference_id=row.id, description="Transfer reversed")
+            reversed_total += amount
+            await self.repo.update_payout(conn, row.id, now, amount_reversed_cents=reversed_total,
+                                          stripe_reversal_id=rev["id"])
+            action = "status_updated"
+            if completes:
+                await self.repo.transition(conn, row.id, frozenset({"transferred", "processing", "unknown", "reversing"}),
+                                           "failed", now, failure_code=row.failure_code or "transfer_reversed",
+                                           failure_reason=row.failure_reason or "The transfer was reversed",
+                                           failed_at=now)
+                await self.uc.event(conn, "PayoutFailed", f"failed:{row.id}", {
+                    "payout_id": row.id, "driver_id": row.driver_id, "failure_code": "transfer_reversed",
+                    "refunded_cents": row.amount_cents + row.fee_cents})
+                action = "marked_failed"
+        return action
 
     # ---- read-first resolver -------------------------------------------------------------------
     async def resolve(self, payout_id: str, *, raise_unavailable: bool = False) -> str:
@@ -390,6 +425,11 @@ class PayoutEngine:
         for row in reversing:
             s.reversals_retried += 1
             await self.reverse(row.id)
+        async with self.db.read() as conn:
+            metrics.UNKNOWN_PAYOUTS.set((await conn.execute(sa.select(sa.func.count()).select_from(payouts).where(
+                payouts.c.state == "unknown"))).scalar_one())
+            metrics.DEBT_CENTS.set((await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(wallets.c.debt_cents), 0))
+                                                       )).scalar_one())
         return s
 
     # ---- daily reconciliation (reports; never fixes money) -------------------------------------
@@ -440,6 +480,7 @@ class PayoutEngine:
         internal_ok = not any(k in INTERNAL_KINDS for k, _ in findings)
         async with self.db.transaction() as conn:
             for kind, f in findings:
+                metrics.RECON_FINDINGS.labels(kind).inc()
                 await self.repo.add_finding(conn, now, kind, run_id=run_id, payout_id=f.get("payout_id"),
                                             driver_id=f.get("driver_id"), stripe_object_id=f.get("stripe_object_id"),
                                             local=f.get("local"), remote=f.get("remote"), details=f.get("details"))

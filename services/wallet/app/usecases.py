@@ -59,8 +59,13 @@ def _text(value: str | None, name: str, maximum: int, *, required: bool = True) 
 
 
 class WalletUseCases:
-    def __init__(self, db: Database, clock: Clock, config: WalletConfig,
+    def __init__(self, db: Database, clock: Clock, config: WalletConfig | WithdrawalPolicy,
                  provider: sg.PayoutProvider | None = None) -> None:
+        if isinstance(config, WithdrawalPolicy):  # the walking skeleton's signature (mock mode)
+            policy = config
+            config = WalletConfig(WITHDRAWAL_MIN_CENTS=policy.min_cents,
+                                  WITHDRAWAL_FEE_THRESHOLD_CENTS=policy.fee_threshold_cents,
+                                  ENABLE_STRIPE_PAYOUTS=False)
         self.db, self.clock, self.config = db, clock, config
         self.policy = policy_from(config)
         self.repo = WalletRepository(db)
@@ -88,6 +93,37 @@ class WalletUseCases:
     async def event(self, conn: AsyncConnection, topic: str, key: str, payload: dict) -> None:
         await outbox.add_event(conn, outbox_table, self.db, topic=topic, key=key, payload=payload,
                                now=self.clock.now())
+
+    async def once(self, rpc: str, caller: str, request_id: str, request_hash: str,
+                   fn: Callable[[], Awaitable[dict]]) -> tuple[dict, bool]:
+        """Client idempotency for RPCs without a natural key: same (rpc, caller, request_id) and
+        hash → the stored result; another hash → 409. The wrapped effects are themselves idempotent
+        (conditional stores), so a crash between effect and record is harmless."""
+        if not request_id:
+            return await fn(), False
+        _text(request_id, "request_id", 200)
+        scope = f"{rpc}:{caller}"
+        async with self.db.read() as conn:
+            rec = await self.repo.idem_get(conn, scope, request_id)
+        if rec is None:
+            result = await fn()
+            try:
+                async with self.db.transaction() as conn:
+                    await self.repo.idem_put(conn, scope, request_id, request_hash, result, self.clock.now())
+                return result, False
+            except sa.exc.IntegrityError:
+                async with self.db.read() as conn:
+                    rec = await self.repo.idem_get(conn, scope, request_id)
+        if rec.request_hash != request_hash:
+            raise errors.AlreadyExists(CONFLICT)
+        return json.loads(rec.response), True
+
+    async def prune_idempotency(self) -> int:
+        from services.wallet.adapters.tables import idempotency_records as ir
+        cutoff = self.clock.now() - dt.timedelta(hours=self.config.idempotency_ttl_hours)
+        async with self.db.transaction() as conn:
+            res = await conn.execute(sa.delete(ir).where(ir.c.created_at < cutoff))
+        return res.rowcount or 0
 
     @staticmethod
     def _replay(journal, request_hash: str) -> dict:
@@ -150,13 +186,18 @@ class WalletUseCases:
         else:
             description = f"Reward from {merchant_name}" if merchant_name else "Card-linked offer reward"
         now = self.clock.now()
+        attempts = 0
 
         async def work(conn: AsyncConnection) -> dict:
+            nonlocal attempts
+            attempts += 1
             wallet = await self.repo.lock(conn, driver_id, create=True, now=now)
             j = await self.repo.journal_by_key(conn, idempotency_key)
             if j is not None:
                 return self._replay(j, h)
-            if await self.repo.credit_by_reference(conn, reference_type, reference_id) is not None:
+            # the partial UNIQUE (reference_type, reference_id) index guards the first try; after a
+            # unique violation, tell a reused reference (409) from a concurrent twin (replayed above)
+            if attempts > 1 and await self.repo.credit_by_reference(conn, reference_type, reference_id) is not None:
                 raise errors.AlreadyExists(f"{reference_type} {reference_id} was already credited under another key")
             plan = rules.plan_credit(wallet, amount_cents, source)
             jid = new_id()

@@ -10,6 +10,7 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kit import errors
+from services.wallet import metrics
 from services.wallet.adapters import stripe_gateway as sg
 from services.wallet.app.payouts import PayoutEngine
 from services.wallet.app.usecases import WalletUseCases
@@ -53,6 +54,7 @@ class StripeWebhooks:
             except ValueError:
                 raise errors.InvalidArgument("Invalid signature") from None
             if ts > time.time() + tolerance:
+                metrics.SIGNATURE_FAILURES.inc()
                 raise errors.InvalidArgument("Invalid signature")
             verified = False
             for secret in secrets:
@@ -65,6 +67,7 @@ class StripeWebhooks:
                 except ValueError:
                     raise errors.InvalidArgument("Invalid payload") from None
             if not verified:
+                metrics.SIGNATURE_FAILURES.inc()
                 raise errors.InvalidArgument("Invalid signature")
         try:
             event = json.loads(body)
@@ -78,6 +81,7 @@ class StripeWebhooks:
     async def handle(self, endpoint: str, body: bytes, signature: str | None) -> dict:
         event = self.verify(endpoint, body, signature)
         result = await self._apply(endpoint, event)
+        metrics.WEBHOOK_EVENTS.labels(event["type"][:64], result.get("action") or result.get("status", "")).inc()
         return shape(endpoint, event["type"], result)
 
     async def _apply(self, endpoint: str, event: dict) -> dict:
@@ -199,15 +203,9 @@ class StripeWebhooks:
                 elif await self.engine._transferred(row.id, obj["id"], conn=conn):
                     result = {"status": "success", "payout_id": row.id, "action": "marked_transferred"}
             elif etype in ("transfer.reversed", "transfer.updated"):
-                fully = bool(obj.get("reversed")) or (obj.get("amount_reversed") or 0) >= row.amount_cents
-                if fully and row.state == "paid":
-                    await self.repo.add_finding(conn, now, "reversal_after_paid", payout_id=row.id,
-                                                driver_id=row.driver_id, stripe_object_id=obj.get("id"),
-                                                local=row.amount_cents, remote=obj.get("amount_reversed"))
-                elif fully and row.state in ("transferred", "processing", "unknown", "reversing"):
-                    rev = ((obj.get("reversals") or {}).get("data") or [{}])[0].get("id")
-                    if await self.engine.complete_external_reversal(row, rev, conn):
-                        result = {"status": "success", "payout_id": row.id, "action": "marked_failed"}
+                action = await self.engine.apply_transfer_reversals(row, obj, conn)
+                if action is not None:
+                    result = {"status": "success", "payout_id": row.id, "action": action}
             await self.repo.set_event_outcome(conn, event["id"], result.get("action", result["status"]), row.id)
         self.uc.on_commit()
         if late is not None:

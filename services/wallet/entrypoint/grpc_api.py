@@ -4,9 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import grpc
-from google.protobuf import struct_pb2
-
 from kit import errors
 from kit.context import add_trailer
 from kit.interceptors import require_roles
@@ -14,6 +11,7 @@ from nerava.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from services.wallet.app.payouts import PayoutEngine
 from services.wallet.app.usecases import WalletUseCases, rest_status
 from services.wallet.app.webhooks import StripeWebhooks
+from services.wallet.domain.wallet import request_hash
 from services.wallet.adapters.tables import reconciliation_findings, reconciliation_runs
 
 DRIVER = "Driver access required"
@@ -22,10 +20,6 @@ DRIVER = "Driver access required"
 def _ts(field, value: dt.datetime | None) -> None:
     if value is not None:
         field.FromDatetime(value)
-
-
-def _opt(value):
-    return value if value is not None else None
 
 
 def _replayed(flag: bool) -> None:
@@ -124,14 +118,24 @@ class WalletApi(wallet_pb2_grpc.WalletServiceServicer):
 
     async def CreateStripeAccount(self, request, context):
         caller = require_roles("driver", message=DRIVER)
-        out = await self.uc.create_stripe_account(caller.sub, request.email or caller.email)
+        out, replayed = await self.uc.once(
+            "CreateStripeAccount", caller.sub, request.request_id, request_hash(request.email),
+            lambda: self.uc.create_stripe_account(caller.sub, request.email or caller.email))
+        _replayed(replayed)
         return wallet_pb2.CreateStripeAccountResponse(**out)
 
     async def CreateAccountLink(self, request, context):
         caller = require_roles("driver", message=DRIVER)
-        url, expires = await self.uc.create_account_link(caller.sub, request.return_url, request.refresh_url)
-        resp = wallet_pb2.CreateAccountLinkResponse(url=url)
-        _ts(resp.expires_at, expires)
+
+        async def link() -> dict:
+            url, expires = await self.uc.create_account_link(caller.sub, request.return_url, request.refresh_url)
+            return {"url": url, "expires_at": expires.timestamp()}
+
+        out, replayed = await self.uc.once("CreateAccountLink", caller.sub, request.request_id,
+                                           request_hash(request.return_url, request.refresh_url), link)
+        _replayed(replayed)
+        resp = wallet_pb2.CreateAccountLinkResponse(url=out["url"])
+        _ts(resp.expires_at, dt.datetime.fromtimestamp(out["expires_at"], dt.timezone.utc))
         return resp
 
     async def GetStripeAccountStatus(self, request, context):
