@@ -83,7 +83,10 @@ class Replicas:
         self.procs: list[tuple[subprocess.Popen, int]] = []
 
     def start(self, n: int = 2) -> None:
+        from cryptography.fernet import Fernet
+
         env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+        env.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())  # replicas share one key
         for i in range(n):
             port = free_port()
             env_i = {**env, "ENV": "test", "NERAVA_JWT_SECRET": DEV_JWT_SECRET, "GRPC_PORT": str(port),
