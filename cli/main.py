@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 
-from cli import ops
+from cli import ops, settings_doc
 from cli import incentives as incentives_cli
 from cli.stack import Ports, Stack, migrate_all
 from kit import auth
@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     hc = sub.add_parser("healthcheck", help="exit 0 when the process (default: the one served here) is healthy")
     hc.add_argument("name", nargs="?", choices=ops.ROLES)
     hc.set_defaults(func=lambda a: ops.healthcheck(a.name))
+    cfg = sub.add_parser("config", help="list every environment variable a process reads, with defaults")
+    cfg.add_argument("name", nargs="?", help="gateway, telemetry, incentives, wallet or clo (default: all)")
+    cfg.set_defaults(func=lambda a: settings_doc.main(a.name))
     incentives_cli.register(sub)
     args = parser.parse_args(argv)
     return args.func(args)

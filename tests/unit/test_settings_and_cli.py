@@ -76,3 +76,15 @@ def test_production_refuses_mock_modes_it_did_not_ask_for(monkeypatch, capsys, m
                 "ALLOW_MOCK_PAYOUTS_IN_PRODUCTION", "ALLOW_MOCK_CLO_IN_PRODUCTION"):
         monkeypatch.setenv(key, "true")
     assert load(config_cls).env == "production"
+
+
+def test_nerava_config_lists_every_process_variable_from_the_settings_classes(capsys):
+    from cli import settings_doc
+
+    assert settings_doc.main(None) == 0
+    out = capsys.readouterr().out
+    for var in ("NERAVA_JWT_SECRET", "WALLET_DATABASE_URL", "WITHDRAWAL_MIN_CENTS", "TOKEN_ENCRYPTION_KEYS",
+                "PLATFORM_FEE_BPS", "FIDEL_WEBHOOK_SECRET", "GATEWAY_UPSTREAM_TIMEOUT_S"):
+        assert f"`{var}`" in out, var
+    assert "| `WITHDRAWAL_MIN_CENTS` | `2000` | ≥ 1 |" in out
+    assert settings_doc.main("nope") == 2
