@@ -7,6 +7,7 @@
   413 or processed once; nothing stored on a bad signature; a paid payout never regresses."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -25,7 +26,7 @@ from tests.reliability.signing import stripe_header
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 # the resolver may fail an `unknown` payout with no transfer at Stripe at once (tests only)
-LIVE = {**LIVE_WALLET, "PAYOUT_UNKNOWN_GRACE_SECONDS": "0"}
+LIVE = {**LIVE_WALLET, "PAYOUT_UNKNOWN_GRACE_SECONDS": "0", "PAYOUT_STUCK_SECONDS": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,48 @@ async def test_transfer_faults_end_paid_or_refunded_exactly_once(live, dbs, kind
     bal = balance(gw, driver)
     assert sum(e["amount_cents"] for e in ledger(gw, driver)) == bal["available_cents"] == expected[0]
     assert len(transfers_for(fake, payout_id)) == len(transfers)
+    await wallet_invariants(dbs["wallet"])
+
+
+async def test_wallet_sigkilled_during_the_transfer_call_pays_exactly_once(live, dbs):
+    """The wallet process dies while Stripe is creating the transfer (claimed ``processing``, no outcome
+    stored). After a restart the payout job finds it stuck → unknown → resolves it read-first (the
+    transfer exists) → bank payout → paid. One transfer, one payout, no refund, no double hold."""
+    rstack, gw, fake = live
+    driver, _ = ready_driver(rstack, gw, fake, 5000)
+    fake.post("/_sim/faults", json={"method": "POST", "path": "/v1/transfers", "kind": "hang", "count": 1,
+                                    "delay_s": 8}).raise_for_status()
+    n_before = len(fake.get("/_sim/requests", params={"path": "/v1/transfers"}).json()["requests"])
+
+    async def withdraw():
+        async with httpx.AsyncClient(base_url=rstack.gw(), timeout=30) as c:
+            return await c.post("/v1/wallet/withdraw", headers={**bearer(driver), "Idempotency-Key": "crash-1"},
+                                json={"amount_cents": 3000})
+    call = asyncio.ensure_future(withdraw())
+    seen = await asyncio.to_thread(wait_for, lambda: len(fake.get("/_sim/requests", params={
+        "path": "/v1/transfers"}).json()["requests"]) > n_before, 20)
+    assert seen, "the transfer call never reached Stripe"
+    await asyncio.to_thread(rstack.kill_one, "wallet")  # SIGKILL while Stripe holds the request
+    r = await call
+    assert r.status_code in (502, 503, 504), r.text  # the client sees an error, never a false success
+    fake.post("/_sim/faults", json={"clear": True})
+    await asyncio.to_thread(rstack.restart, "wallet")
+    [payout] = gw.get("/v1/wallet/history", headers=bearer(driver)).json()["payouts"]
+    assert balance(gw, driver)["available_cents"] == 2000  # the hold survived the crash
+    await asyncio.sleep(1.2)  # PAYOUT_STUCK_SECONDS=1 (a wall-clock threshold in the wallet)
+    run_payout_job(rstack)
+    run_payout_job(rstack)
+    [tr] = transfers_for(fake, payout["id"])
+    bank = wait_for(lambda: bank_payouts_for(fake, payout["id"]))
+    assert len(bank) == 1
+    fake.post(f"/_sim/payouts/{bank[0]['id']}/advance", json={"status": "paid"}).raise_for_status()
+    assert wait_for(lambda: payout_status(gw, driver) == "paid"), payout_status(gw, driver)
+    # the client retries with its key: the same payout, nothing new
+    again = gw.post("/v1/wallet/withdraw", headers={**bearer(driver), "Idempotency-Key": "crash-1"},
+                    json={"amount_cents": 3000})
+    assert again.status_code == 200 and again.json()["payout_id"] == payout["id"], again.text
+    assert len(transfers_for(fake, payout["id"])) == 1 and tr["amount"] == 3000
+    assert await wallet_balance_row(dbs["wallet"], driver) == (2000, 0, 0, 3000)
     await wallet_invariants(dbs["wallet"])
 
 
