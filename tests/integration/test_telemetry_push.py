@@ -310,3 +310,69 @@ async def wait_drained(p: Push) -> None:
         raise AssertionError("not drained")
     finally:
         await nc.close()
+
+
+async def test_gap_in_push_data_is_filled_by_one_scheduled_poll(database_url, nats_url):
+    p = await start_push(database_url, nats_url)
+    try:
+        await p.h.script(VIN, PLUG_IN, UNPLUG)
+        await p.h.advance(600)
+        await p.drain()
+        [s] = await p.sessions()
+        reads = await p.fleet_reads()
+        assert await p.h.uc.sessions.scheduler_tick() == 0  # push is flowing: nothing is due
+        await p.h.sim.delete("/_sim/telemetry/sink")  # the stream goes silent (e.g. the car's link)
+        await p.h.advance(9 * 60)
+        assert await p.h.uc.sessions.scheduler_tick() == 0
+        await p.h.advance(61)  # 10 min without push data: the scheduler fills the gap with one read
+        assert await p.h.uc.sessions.scheduler_tick() == 1
+        assert await p.fleet_reads() == reads + 1
+        [s2] = await p.sessions()
+        assert s2["id"] == s["id"] and s2["session_end"] is None and s2["source"] == "fleet_telemetry"
+        assert s2["last_charging_at"] == T0 + dt.timedelta(seconds=600 + 9 * 60 + 61)
+    finally:
+        await stop_push(p)
+
+
+async def test_fleet_api_calls_per_session_push_vs_naive_polling(nats_url, tmp_path, capsys):
+    """The issue's goal: Fleet API calls per detected session with push ≤ 1/100 of naive polling
+    (the car read every 60 s, the base cadence, over the same 3-hour window with one session)."""
+    window_s, step_s = 3 * 3600, 60
+    poll = await make_harness(f"sqlite+aiosqlite:///{tmp_path / 'poll.db'}")
+    try:
+        await poll.connect(DRIVER)
+        before = sum(1 for r in (await poll.sim.get("/_sim/requests")).json()["requests"] if r["category"])
+        await poll.script(VIN, PLUG_IN, UNPLUG)
+        for _ in range(window_s // step_s):
+            await poll.advance(step_s)
+            await poll.uc.poll(DRIVER, None, None)
+        reqs = (await poll.sim.get("/_sim/requests")).json()["requests"]
+        naive_calls = sum(1 for r in reqs if r["category"]) - before
+        async with poll.db.read() as conn:
+            naive_sessions = (await conn.execute(sa.select(sa.func.count()).select_from(charging_sessions))).scalar()
+    finally:
+        await poll.close()
+
+    p = await start_push(f"sqlite+aiosqlite:///{tmp_path / 'push.db'}", nats_url)
+    try:
+        # after sign-in (T3 reads the vehicle list) only T10 (one command) and whatever push needs
+        reqs = (await p.h.sim.get("/_sim/requests")).json()["requests"]
+        before = sum(1 for r in reqs if r["category"] and "fleet_telemetry_config" not in r["path"])
+        await p.h.script(VIN, PLUG_IN, UNPLUG)
+        for _ in range(window_s // 600):
+            await p.h.advance(600)
+            await p.drain()
+            await p.h.uc.push.finalize()
+            await p.h.uc.sessions.scheduler_tick()
+            await p.h.uc.sessions.close_stale()
+        reqs = (await p.h.sim.get("/_sim/requests")).json()["requests"]
+        push_calls = sum(1 for r in reqs if r["category"]) - before
+        [s] = await p.sessions()
+        assert_expected(s)
+    finally:
+        await stop_push(p)
+    assert naive_sessions == 1
+    with capsys.disabled():
+        print(f"\nFleet API calls per session over {window_s // 3600} h: naive polling every {step_s} s = "
+              f"{naive_calls}, push = {push_calls} (T10 included), ratio 1/{naive_calls / max(push_calls, 1):.0f}")
+    assert push_calls * 100 <= naive_calls
