@@ -376,3 +376,31 @@ async def test_fleet_api_calls_per_session_push_vs_naive_polling(nats_url, tmp_p
         print(f"\nFleet API calls per session over {window_s // 3600} h: naive polling every {step_s} s = "
               f"{naive_calls}, push = {push_calls} (T10 included), ratio 1/{naive_calls / max(push_calls, 1):.0f}")
     assert push_calls * 100 <= naive_calls
+
+
+async def test_two_replicas_share_the_durable_and_make_one_session(database_url, nats_url):
+    """Two consumers on one durable (two telemetry replicas): each record goes to one of them, in
+    any interleaving; the VIN's row lock (PostgreSQL) / serialised writers (SQLite) keep one session."""
+    p = await start_push(database_url, nats_url, batch=3, duplicate_rate=0.5, seed=11)
+    second = consumer_for(p.settings, p.h.uc.push)
+    await second.connect()
+    try:
+        await p.h.script(VIN, PLUG_IN, UNPLUG)
+        await p.h.advance(2400)
+
+        async def pump(c):
+            empty = 0
+            while empty < 3:
+                empty = empty + 1 if await c.run_once() == 0 else 0
+
+        await asyncio.gather(pump(p.consumer), pump(second))
+        await p.drain()
+        assert p.consumer.stats["acked"] > 0 and second.stats["acked"] > 0
+        await p.h.advance(61)
+        await p.h.uc.push.finalize()
+        [s] = await p.sessions()
+        assert_expected(s)
+        assert len(await session_ended_events(p)) == 1
+    finally:
+        await second.close()
+        await stop_push(p)
