@@ -138,3 +138,39 @@ def test_webhook_through_the_gateway_checks_the_signature(gw):
     assert bad.status_code == 401 and bad.json()["detail"]["message"] == "Invalid signature"
     unsigned = gw.post("/v1/webhooks/tesla/telemetry", content=b"{}", headers={"content-type": "application/json"})
     assert unsigned.status_code == 401
+
+
+def test_the_same_records_by_nats_and_by_the_signed_webhook_make_one_session(gw, sim, names):
+    """The simulator delivers every record twice: protobuf on NATS and the REST form POSTed (signed)
+    to T18 through the gateway. The record identity is encoding-independent: one session."""
+    vin2 = "5YJ3E1EA1NF000002"
+    sim.post("/_sim/accounts", json={"id": "acct2", "email": "two@example.com", "name": "Two"}).raise_for_status()
+    sim.post("/_sim/vehicles", json={"account": "acct2", "vin": vin2, "display_name": "Second",
+                                     "lat": 30.3979, "lng": -97.7044, "battery": 40}).raise_for_status()
+    sim.post("/_sim/accounts/acct2/authorize").raise_for_status()
+    driver = token("driver-push-e2e-2")
+    r = gw.get("/v1/auth/tesla/connect", headers=auth(driver))
+    approved = httpx.get(r.json()["authorization_url"], follow_redirects=False, timeout=10)
+    gw.get(approved.headers["location"].replace(str(gw.base_url), ""), follow_redirects=False)
+    assert gw.post("/v1/tesla/configure-telemetry", headers=auth(driver)).json()["vin"] == vin2
+    sim.post("/_sim/telemetry/sink", json={
+        "nats_url": NATS_URL, "namespace": names["namespace"], "encoding": "protobuf",
+        "url": f"{gw.base_url}/v1/webhooks/tesla/telemetry", "hmac_secret": SECRET}).raise_for_status()
+    sim.post(f"/_sim/vehicles/{vin2}/script", json={"steps": [
+        {"after_s": 30, "action": "plug_in", "params": {"power_kw": 7}},
+        {"after_s": 930, "action": "unplug", "params": {}}]}).raise_for_status()
+    sim.post("/_sim/clock/advance", json={"seconds": 1200}).raise_for_status()
+    asyncio.run(drained(names))
+    sent = sim.get("/_sim/telemetry/log").json()["sent"]
+    posted = [x for x in sent if x.get("url")]
+    assert posted and all(x["status"] == 200 for x in posted)
+    sim.post("/_sim/clock/advance", json={"seconds": 61}).raise_for_status()
+
+    def ended():
+        body = gw.get("/v1/charging-sessions/", headers=auth(driver)).json()
+        return body["sessions"] if body["sessions"] and body["sessions"][0]["session_end"] else None
+
+    sessions = wait_for(ended, "the second car's session to end")
+    assert len(sessions) == 1
+    s = sessions[0]
+    assert s["duration_minutes"] == 14 and abs(s["kwh_delivered"] - 7 * 900 / 3600) < 1e-6
