@@ -201,7 +201,9 @@ class PushIngest:
             rows = list(await conn.execute(
                 sa.select(cs.c.id, cs.c.vin, cs.c.driver_id, vs.c.push_fields)
                 .select_from(cs.join(vs, vs.c.vin == cs.c.vin))
-                .where(cs.c.session_end.is_(None), vs.c.push_fields.is_not(None)).limit(batch)))
+                .where(cs.c.session_end.is_(None), vs.c.push_fields.is_not(None),
+                       vs.c.charging_state.in_(("Complete", "Disconnected")))  # the held ones only
+                .order_by(cs.c.last_observed_at).limit(batch)))
         ended = 0
         for r in rows:
             fields = json.loads(r.push_fields or "{}")
