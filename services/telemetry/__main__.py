@@ -19,6 +19,7 @@ from services.telemetry.adapters.crypto import TokenCipher
 from services.telemetry.adapters.simclock import SimulatorClock, SystemSleepClock
 from services.telemetry.adapters.tables import job_leases, outbox_table
 from services.telemetry.adapters.tesla import TeslaClient
+from services.telemetry.app.push import PushSettings, build_consumer
 from services.telemetry.app.sessions import TOPIC_SESSION_ENDED, Budget
 from services.telemetry.app.usecases import Settings, TelemetryUseCases
 from services.telemetry.config import TelemetryConfig
@@ -44,10 +45,12 @@ def build_usecases(config: TelemetryConfig, db: Database, clock=None, http=None)
     settings = Settings(client_id=config.tesla_client_id, api_base_url=config.api_base_url,
                         driver_app_url=config.driver_app_url, jwt_secret=config.jwt_secret,
                         webhook_enabled=config.telemetry_webhook_enabled,
-                        telemetry_hostname=config.telemetry_hostname, telemetry_ca=config.telemetry_ca)
+                        telemetry_hostname=config.telemetry_hostname, telemetry_ca=config.telemetry_ca,
+                        push_enabled=config.push_enabled, telemetry_hmac_secret=config.tesla_telemetry_hmac_secret)
+    push = PushSettings(end_hold_s=config.push_end_hold_s, gap_minutes=config.push_gap_minutes)
     return TelemetryUseCases(db, clock=clock, cipher=TokenCipher(config.token_encryption_keys), tesla=tesla,
                              settings=settings, rules=rules, budget=budget, vin_hash_key=config.vin_hash_key,
-                             wake_retry_s=config.wake_retry_s)
+                             wake_retry_s=config.wake_retry_s, push=push)
 
 
 def session_ended_handler(uc: TelemetryUseCases, incentives: Upstream):
@@ -98,9 +101,17 @@ async def compose(config: TelemetryConfig, db: Database) -> service.Wiring:
     background = []
     if isinstance(uc.clock, SimulatorClock):
         background.append(uc.clock.run_sync_loop)
+    consumer = build_consumer(config, uc.push) if config.nats_url else None
+    if config.push_enabled:
+        jobs.append(kjobs.Job("telemetry.push_finalize", every, uc.push.finalize, lease_s=every * 2))
+    if consumer is not None:
+        background.append(consumer.run_forever)
+        log.info("fleet telemetry push on: consuming NATS JetStream", extra={"stream": config.nats_stream})
     api = TelemetryApi(uc)
 
     async def close() -> None:
+        if consumer is not None:
+            await consumer.close()
         await uc.tesla.close()
         await incentives.close()
 

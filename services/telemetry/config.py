@@ -31,6 +31,17 @@ class TelemetryConfig(ServiceConfig):
     telemetry_webhook_enabled: bool = Field(False, alias="TELEMETRY_WEBHOOK_ENABLED")
     telemetry_hostname: str = Field("telemetry.nerava.network", alias="TELEMETRY_HOSTNAME")
     telemetry_ca: str = Field("", alias="TELEMETRY_CA")
+    # Fleet Telemetry push (docs/services/telemetry-push.md): on when NATS_URL is set
+    tesla_telemetry_hmac_secret: str = Field("", alias="TESLA_TELEMETRY_HMAC_SECRET")
+    nats_url: str = Field("", alias="NATS_URL")
+    nats_stream: str = Field("TESLA_TELEMETRY", alias="NATS_STREAM")
+    nats_namespace: str = Field("tesla_telemetry", alias="NATS_NAMESPACE")
+    nats_durable: str = Field("nerava-telemetry", alias="NATS_DURABLE")
+    nats_dead_letter_subject: str = Field("nerava.telemetry.dead_letter", alias="NATS_DEAD_LETTER_SUBJECT")
+    nats_max_deliver: int = Field(6, alias="NATS_MAX_DELIVER", ge=1)
+    nats_backoff_s: str = Field("1,5,30,60,300", alias="NATS_BACKOFF_S")
+    push_end_hold_s: float = Field(60.0, alias="PUSH_END_HOLD_S", ge=0)
+    push_gap_minutes: int = Field(10, alias="PUSH_GAP_MINUTES", ge=1)
     # rules (telemetry §3.1)
     dedup_s: int = Field(30, alias="POLL_DEDUP_S", ge=0)
     stale_minutes: int = Field(15, alias="STALE_SESSION_MINUTES", ge=1)
@@ -58,9 +69,26 @@ class TelemetryConfig(ServiceConfig):
                 Fernet(k)
             except (ValueError, TypeError):
                 raise ValueError("TOKEN_ENCRYPTION_KEYS holds an invalid Fernet key") from None
+        if self.telemetry_webhook_enabled and not self.tesla_telemetry_hmac_secret and self.env != "development":
+            raise ValueError("TESLA_TELEMETRY_HMAC_SECRET is required with TELEMETRY_WEBHOOK_ENABLED outside "
+                             "development (the webhook fails closed)")
+        self.backoff()
         if self.env == "production" and self.vin_hash_key == "nerava-development-vin-hash-key":
             raise ValueError("VIN_HASH_KEY must be set when ENV=production")
         return self
+
+    @property
+    def push_enabled(self) -> bool:
+        return bool(self.nats_url) or self.telemetry_webhook_enabled
+
+    def backoff(self) -> tuple[float, ...]:
+        try:
+            values = tuple(float(x) for x in self.nats_backoff_s.split(",") if x.strip())
+        except ValueError:
+            raise ValueError("NATS_BACKOFF_S must be comma-separated seconds") from None
+        if not values or any(v <= 0 for v in values):
+            raise ValueError("NATS_BACKOFF_S needs at least one positive delay")
+        return values
 
     def fleet_base(self, region: str) -> str:
         if self.tesla_mock_mode:

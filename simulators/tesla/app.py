@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from simulators.base import health_route
 from simulators.tesla.model import PRICE_MICRO, REGIONS, SimError, Vehicle, World, parse_time
+from simulators.tesla.sink import TelemetryPublisher
 
 DEFAULT_CLIENT_ID = "nerava-local"
 DEFAULT_CLIENT_SECRET = "nerava-local-secret"
@@ -50,6 +52,7 @@ def build_app(world: World | None = None) -> Starlette:
                            os.environ.get("TESLA_CLIENT_SECRET", DEFAULT_CLIENT_SECRET))
     if os.environ.get("TESLA_SIM_SEED", "demo") == "demo":
         world.seed_demo()
+    publisher = TelemetryPublisher()
 
     def control(fn: Callable[[Request], Awaitable[Any]]):
         async def endpoint(request: Request) -> Response:
@@ -61,6 +64,7 @@ def build_app(world: World | None = None) -> Starlette:
                 return err(e)
             except (ValueError, TypeError, KeyError) as e:
                 return err(SimError(400, "invalid_request", str(e)))
+            await publisher.flush(world)  # Fleet Telemetry records due by now (no-op without a sink)
             return result if isinstance(result, Response) else JSONResponse(result)
         return endpoint
 
@@ -108,6 +112,7 @@ def build_app(world: World | None = None) -> Starlette:
             if category:
                 world.bill(category, status)
             world.log(request.method, path, status, category, vin)
+            await publisher.flush(world)
 
     # ---------------------------------------------------------------- OAuth
     async def authorize(request: Request) -> Response:
@@ -298,6 +303,23 @@ def build_app(world: World | None = None) -> Starlette:
         vin = request.query_params.get("vin")
         return {"requests": [r for r in world.requests if vin in (None, r["vin"])]}
 
+    async def sim_telemetry_sink(request: Request):
+        """Fleet Telemetry sink: ``{nats_url, namespace, url, hmac_secret, encoding, vins, seed,
+        duplicate_rate, reorder_rate, delay_s, forge_rate, garbage_rate, mismatch_rate}``; vehicles
+        enrolled with fleet_telemetry_config (or listed in ``vins``) stream records."""
+        if request.method == "DELETE":
+            world.telemetry.configure(None)
+            return {"sink": None}
+        if request.method == "POST":
+            cfg = world.telemetry.configure(await _json(request))
+            publisher.configured(cfg["seed"])
+        cfg = world.telemetry.config
+        return {"sink": cfg and {k: v for k, v in cfg.items() if k != "hmac_secret"},
+                "queued": len(world.telemetry.out), "published": world.telemetry.published}
+
+    async def sim_telemetry_log(_: Request):
+        return {"sent": publisher.log, "published": world.telemetry.published}
+
     async def sim_keys_rotate(_: Request):
         return {"kid": world.rotate_keys()}
 
@@ -327,8 +349,16 @@ def build_app(world: World | None = None) -> Starlette:
         Route("/_sim/sessions", control(sim_sessions), methods=["GET"]),
         Route("/_sim/requests", control(sim_requests), methods=["GET"]),
         Route("/_sim/keys/rotate", control(sim_keys_rotate), methods=["POST"]),
+        Route("/_sim/telemetry/sink", control(sim_telemetry_sink), methods=["GET", "POST", "DELETE"]),
+        Route("/_sim/telemetry/log", control(sim_telemetry_log), methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await publisher.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.publisher = publisher
     app.state.world = world
     return app
 

@@ -152,6 +152,7 @@ class Vehicle:
     fast_charger_type: str | None = None
     cable: str | None = None
     energy_added: float = 0.0
+    energy_dc: bool = False  # the counter Fleet Telemetry reports (AC/DCChargingEnergyIn) for the last plug-in
     null_state_reads: int = 0
     steps: list[Step] = dataclasses.field(default_factory=list)
     plugin: PlugIn | None = None
@@ -212,6 +213,7 @@ class World:
         self.sessions: list[PlugIn] = []
         self.rate: dict[tuple[int, str, int], int] = {}
         self.telemetry_configs: dict[str, dict[str, Any]] = {}
+        self.telemetry = TelemetrySink()
         self.authorize_account: str | None = None
         self._next_id = 1492931520123456
         self._seq = 0
@@ -325,11 +327,30 @@ class World:
             self._advance_vehicle(v, now)
 
     def _advance_vehicle(self, v: Vehicle, now: dt.datetime) -> None:
+        fields = self.telemetry.fields_for(v.vin, self.telemetry_configs)
         while v.steps and v.steps[0].due <= now:
             step = v.steps.pop(0)
-            self._run_until(v, step.due)
+            self._run_emitting(v, step.due, fields, before_step=True)
             self._apply(v, step)
-        self._run_until(v, now)
+            if fields is not None:
+                self.telemetry.emit(v, step.due, fields)
+        self._run_emitting(v, now, fields)
+
+    def _run_emitting(self, v: Vehicle, until: dt.datetime, fields: dict[str, float] | None,
+                      before_step: bool = False) -> None:
+        """Integrate to ``until``; a vehicle streaming Fleet Telemetry also emits at each 30 s tick
+        (a tick at a step's instant is emitted once, after the step, with the step's changes)."""
+        if fields is None or v.updated_to is None:
+            self._run_until(v, until)
+            return
+        tick_s = TelemetrySink.TICK_S
+        epoch = v.updated_to.timestamp()
+        tick = dt.datetime.fromtimestamp((epoch // tick_s + 1) * tick_s, UTC)
+        while tick < until or (tick == until and not before_step):
+            self._run_until(v, tick)
+            self.telemetry.emit(v, tick, fields)
+            tick += dt.timedelta(seconds=tick_s)
+        self._run_until(v, until)
 
     def _run_until(self, v: Vehicle, until: dt.datetime) -> None:
         t = v.updated_to if v.updated_to is not None and v.updated_to <= until else until
@@ -412,6 +433,7 @@ class World:
             v.fast_charger_type = p.get("fast_charger_type") or ("Tesla" if v.dc else "<invalid>")
             v.cable = p.get("cable") or ("IEC" if v.dc else "SAE")
             v.energy_added = 0.0
+            v.energy_dc = v.dc
             v.plugin = PlugIn(v.vin, t, v.lat, v.lng, v.dc, soc_start=v.battery, soc_end=v.battery)
             self.sessions.append(v.plugin)
             if v.state != "offline":
@@ -626,6 +648,117 @@ class World:
             body["vehicle_config"] = {"car_type": v.car_type, "exterior_color": v.color,
                                       "trim_badging": "74d", "timestamp": ts}
         return body
+
+
+class TelemetrySink:
+    """Fleet Telemetry as the car streams it: on change, per field at most every ``interval_seconds``
+    (DetailedChargeState at once), one record per instant with the changed fields, only while the car
+    is online. Records queue in ``out`` (``publish_at`` = created + ``delay_s``); the app publishes
+    them to NATS and/or POSTs them to T18, applying the duplicate / reorder / forgery knobs."""
+
+    TICK_S = 30.0
+    KNOBS = ("duplicate_rate", "reorder_rate", "delay_s", "forge_rate", "garbage_rate", "mismatch_rate")
+
+    def __init__(self) -> None:
+        self.config: dict[str, Any] | None = None
+        self.out: list[dict[str, Any]] = []
+        self.last: dict[str, dict[str, tuple[Any, dt.datetime]]] = {}
+        self.published = 0
+        self.forged = 0
+
+    def configure(self, body: dict[str, Any] | None) -> dict[str, Any] | None:
+        if body is None:
+            self.config, self.out, self.last = None, [], {}
+            return None
+        if not body.get("nats_url") and not body.get("url"):
+            raise SimError(400, "invalid_request", "nats_url or url is required")
+        if body.get("encoding", "protobuf") not in ("protobuf", "protojson", "rest"):
+            raise SimError(400, "invalid_request", "encoding must be protobuf, protojson or rest")
+        cfg = {"nats_url": body.get("nats_url"), "namespace": body.get("namespace", "tesla_telemetry"),
+               "url": body.get("url"), "hmac_secret": body.get("hmac_secret", ""),
+               "encoding": body.get("encoding", "protobuf"), "vins": list(body.get("vins") or []),
+               "seed": int(body.get("seed", 1))}
+        for knob in self.KNOBS:
+            value = float(body.get(knob, 0) or 0)
+            if value < 0 or (knob.endswith("_rate") and value > 1):
+                raise SimError(400, "invalid_request", f"{knob} out of range")
+            cfg[knob] = value
+        self.config = cfg
+        return cfg
+
+    def fields_for(self, vin: str, configs: dict[str, dict[str, Any]]) -> dict[str, float] | None:
+        """The vehicle's streamed fields → interval (None: not streaming)."""
+        if self.config is None:
+            return None
+        cfg = configs.get(vin)
+        if cfg is None and vin not in self.config["vins"]:
+            return None
+        fields = (cfg or {}).get("fields") or DEFAULT_STREAM_FIELDS
+        out = {}
+        for key, spec in fields.items():
+            interval = spec.get("interval_seconds", 30) if isinstance(spec, dict) else 30
+            out[key] = float(interval or 30)
+        return out
+
+    @staticmethod
+    def snapshot(v: Vehicle) -> dict[str, Any]:
+        charging = v.charging
+        mins = None
+        if charging and v.power_kw > 0:
+            mins = max(0.0, (v.charge_limit_soc - v.battery) / 100 * PACK_KWH / v.power_kw * 60)
+        snap: dict[str, Any] = {
+            "DetailedChargeState": v.charging_state,
+            "ACChargingPower": round(v.power_kw, 3) if charging and not v.dc else 0.0,
+            "DCChargingPower": round(v.power_kw, 3) if charging and v.dc else 0.0,
+            "BatteryLevel": round(v.battery, 2), "Location": {"lat": v.lat, "lng": v.lng},
+            "FastChargerPresent": bool(v.plugged and v.dc), "ChargePortDoorOpen": v.plugged,
+            "ChargerVoltage": float((400 if v.dc else 240) if charging else 0),
+            "TimeToFullCharge": round(mins / 60, 3) if mins is not None else 0.0,
+        }
+        if v.plugin is not None or v.energy_added > 0:  # the last plug-in's counter stays until the next
+            snap["DCChargingEnergyIn" if v.energy_dc else "ACChargingEnergyIn"] = round(v.energy_added, 4)
+        if v.plugged:  # charger details only exist while plugged in
+            if v.dc and v.fast_charger_type and v.fast_charger_type != "<invalid>":
+                snap["FastChargerType"] = {"Tesla": "Supercharger", "CCS": "Combo"}.get(
+                    v.fast_charger_type, v.fast_charger_type)
+            if v.cable:
+                snap["ChargingCableType"] = v.cable
+        return snap
+
+    def emit(self, v: Vehicle, at: dt.datetime, fields: dict[str, float]) -> None:
+        if v.state != "online" or self.config is None:
+            return
+        last = self.last.setdefault(v.vin, {})
+        data = []
+        snap = self.snapshot(v)
+        prev_state = last.get("DetailedChargeState")
+        state_changed = prev_state is None or prev_state[0] != snap["DetailedChargeState"]
+        for key, value in snap.items():
+            if key not in fields and not (key == "ChargingCableType" and "ChargePortDoorOpen" in fields):
+                continue
+            prev = last.get(key)
+            if prev is not None and prev[0] == value:
+                continue
+            if prev is not None and not state_changed and (at - prev[1]).total_seconds() < fields.get(
+                    key, self.TICK_S):
+                continue
+            last[key] = (value, at)
+            data.append((key, value))
+        if data:
+            delay = dt.timedelta(seconds=self.config["delay_s"])
+            self.out.append({"vin": v.vin, "created_at": at, "is_resend": False, "data": data,
+                             "publish_at": at + delay})
+
+    def due(self, now: dt.datetime) -> list[dict[str, Any]]:
+        ready = [r for r in self.out if r["publish_at"] <= now]
+        self.out = [r for r in self.out if r["publish_at"] > now]
+        return ready
+
+
+DEFAULT_STREAM_FIELDS = {k: {"interval_seconds": i} for k, i in (
+    ("DetailedChargeState", 30), ("ACChargingPower", 30), ("DCChargingPower", 30), ("ChargePortDoorOpen", 30),
+    ("BatteryLevel", 60), ("ACChargingEnergyIn", 60), ("DCChargingEnergyIn", 60), ("Location", 60),
+    ("FastChargerPresent", 300), ("FastChargerType", 300))}
 
 
 ACTIONS = frozenset({"drive_to", "plug_in", "start", "stop", "resume", "no_power", "unplug", "sleep",

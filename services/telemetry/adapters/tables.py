@@ -75,6 +75,8 @@ vehicle_states = sa.Table(
     sa.Column("rate_limited_until", _TS()),
     sa.Column("last_wake_at", _TS()),
     sa.Column("telemetry_at", _TS()),
+    # Fleet Telemetry push: merged fields, last write wins per field by record time (app/push.py)
+    sa.Column("push_fields", sa.Text),
 )
 
 charging_sessions = sa.Table(
@@ -228,6 +230,28 @@ tesla_api_usage = sa.Table(
     sa.Column("category", sa.String(10), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint("count >= 0", name="ck_usage_nonnegative"),
+)
+
+# Fleet Telemetry push: record identities seen (de-dup, deleted after 48 h) and dead letters.
+telemetry_seen = sa.Table(
+    "telemetry_seen", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # SHA-256(vin, created_at, canonical data)
+    sa.Column("vin", sa.String(17), nullable=False),
+    sa.Column("created_at", _TS(), nullable=False),
+    sa.Column("seen_at", _TS(), nullable=False),
+    sa.Index("ix_telemetry_seen_seen_at", "seen_at"),
+)
+
+telemetry_dead_letters = sa.Table(
+    "telemetry_dead_letters", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("reason", sa.String(32), nullable=False),  # undecodable | unknown_vin | vin_mismatch | processing_error
+    sa.Column("source", sa.String(16), nullable=False),  # nats | webhook
+    sa.Column("subject", sa.String(200)),
+    sa.Column("vin_tail", sa.String(8)),
+    sa.Column("payload_b64", sa.Text, nullable=False),
+    sa.Column("created_at", _TS(), nullable=False),
+    sa.Index("ix_telemetry_dead_letters_created", "created_at"),
 )
 
 outbox_table, inbox_table = outbox.define_tables(metadata)

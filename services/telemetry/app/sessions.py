@@ -72,7 +72,10 @@ class SessionEngine:
         self.db, self.repo, self.rules, self.vin_hash_key = db, repo, rules, vin_hash_key
 
     async def apply(self, conn, driver_id: str, vin: str, obs: R.Observation, now: dt.datetime,
-                    source: str = "tesla_api", last_unplugged_at: dt.datetime | None = None) -> Applied:
+                    source: str = "tesla_api", last_unplugged_at: dt.datetime | None = None,
+                    end_reasons: dict[str, str] | None = None) -> Applied:
+        """``end_reasons`` renames an end reason for the caller's source (push: ``unplugged`` →
+        ``telemetry_disconnected``); the decision itself is always ``R.decide``."""
         open_ = await self.repo.open_session(conn, vin)
         d = R.decide(open_, obs.klass, now, self.rules)
         if d.kind == "observe":
@@ -93,7 +96,8 @@ class SessionEngine:
             await self.repo.update_session(conn, open_["id"], values)
             return Applied("paused", await self.repo.session(conn, open_["id"]))
         if d.kind == "end":
-            return await self.end(conn, open_, d.reason or "stopped", now, obs)
+            reason = d.reason or "stopped"
+            return await self.end(conn, open_, (end_reasons or {}).get(reason, reason), now, obs)
         # touch: UNKNOWN refreshes last_observed_at; UNREACHABLE changes nothing (the stale rule decides)
         if obs.klass == R.UNKNOWN:
             await self.repo.update_session(conn, open_["id"], {"last_observed_at": now, "updated_at": now})

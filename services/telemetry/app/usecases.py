@@ -25,6 +25,7 @@ from services.telemetry.adapters.crypto import TokenCipher
 from services.telemetry.adapters.repository import ConnectionWrites, TelemetryRepository, new_id
 from services.telemetry.adapters.tables import vehicle_states as vs
 from services.telemetry.adapters.tesla import TeslaClient, TeslaError
+from services.telemetry.app.push import PushIngest, PushSettings
 from services.telemetry.app.sessions import Budget, SessionEngine, SessionService
 from services.telemetry.app.tokens import TeslaDown, TokenExpired, TokenService
 from services.telemetry.domain import evcodes
@@ -72,6 +73,8 @@ class Settings:
     webhook_enabled: bool = False
     telemetry_hostname: str = "telemetry.nerava.network"
     telemetry_ca: str = ""
+    push_enabled: bool = False  # NATS_URL set or the webhook on: T10 enrols vehicles
+    telemetry_hmac_secret: str = ""
 
 
 class JwksCache:
@@ -98,7 +101,7 @@ class JwksCache:
 class TelemetryUseCases:
     def __init__(self, db: Database, *, clock, cipher: TokenCipher, tesla: TeslaClient, settings: Settings,
                  rules: R.Rules | None = None, budget: Budget | None = None, vin_hash_key: str = "dev-vin-hash-key",
-                 wake_retry_s: float = 5.0, dispatch_now=None) -> None:
+                 wake_retry_s: float = 5.0, dispatch_now=None, push: PushSettings | None = None) -> None:
         self.db, self.clock, self.cipher, self.tesla, self.settings = db, clock, cipher, tesla, settings
         self.rules = rules or R.Rules()
         self.repo = TelemetryRepository(db)
@@ -109,9 +112,11 @@ class TelemetryUseCases:
         self.sessions = SessionService(db, self.repo, self.engine, self.tokens, tesla, clock, self.rules,
                                        budget or Budget(), wake_retry_s, dispatch_now)
         self.jwks = JwksCache(tesla)
+        self.push = PushIngest(db, self.repo, self.engine, clock, push)
 
     def set_dispatch_now(self, fn) -> None:
         self.sessions.dispatch_now = fn
+        self.push.dispatch_now = fn
 
     async def _now(self) -> dt.datetime:
         await self.clock.sync()
@@ -642,8 +647,9 @@ class TelemetryUseCases:
 
     # ------------------------------------------------------------------ T10
     async def configure_telemetry(self, driver_id: str) -> str:
-        if not self.settings.webhook_enabled:
+        if not (self.settings.webhook_enabled or self.settings.push_enabled):
             raise errors.Unavailable("Fleet Telemetry is disabled", reason="TELEMETRY_DISABLED", http_status=503)
+        await self._now()
         row = await self._active_connection(driver_id, http_status=404)
         async with self.db.read() as conn:
             sel = await self.repo.selected_vehicle(conn, row["id"])

@@ -211,7 +211,22 @@ class TelemetryApi(telemetry_pb2_grpc.TelemetryServiceServicer):
                                                                                           request.session_id)))
 
     async def IngestFleetTelemetry(self, request, context):
-        raise errors.Unavailable("Fleet Telemetry is disabled", reason="TELEMETRY_DISABLED", http_status=503)
+        caller = current_principal()
+        if not caller.is_service:
+            raise errors.PermissionDenied("Service access required", reason="ROLE_REQUIRED")
+        md = {k: v for k, v in (context.invocation_metadata() or ())}
+        st = self.uc.settings
+        out = await self.uc.push.webhook(bytes(request.body.data), md.get("x-telemetry-signature"),
+                                         enabled=st.webhook_enabled, secret=st.telemetry_hmac_secret)
+        resp = pb.IngestFleetTelemetryResponse(status=out["status"])
+        if out.get("detail"):
+            resp.detail = out["detail"]
+        r = out.get("result")
+        if r is not None:
+            resp.result.action, resp.result.session_id = r["action"], r["session_id"]
+            _set_optional(resp.result, {k: r.get(k) for k in ("duration_minutes", "incentive_granted",
+                                                               "incentive_amount_cents")})
+        return resp
 
     # ---------------------------------------------------------------- chargers, internal
     async def ListChargers(self, request, context):
