@@ -52,3 +52,10 @@ def test_every_service_has_the_same_shape():
         for part in ("domain", "app", "adapters", "entrypoint", "migrations/versions", "config.py",
                      "__main__.py", "adapters/tables.py", "migrations/env.py"):
             assert (base / part).exists(), f"services/{svc}/{part} is missing"
+
+
+def test_the_adr_index_lists_every_adr():
+    import importlib
+
+    adr_index = importlib.import_module("scripts.adr_index")
+    assert adr_index.main(["--check"]) == 0, "run .venv/bin/python scripts/adr_index.py"
