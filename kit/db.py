@@ -63,6 +63,9 @@ class Database:
                 pool_recycle=1800,
             )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._pool_size = pool_size
+        self._driver_pool: Any = None  # asyncpg pool behind driver_connection(), opened on first use
+        self._driver_pool_lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -84,7 +87,37 @@ class Database:
             yield conn
             await conn.rollback()
 
+    @contextlib.asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """PostgreSQL: a bare asyncpg connection, outside any transaction, for one-round-trip hot paths.
+
+        A single statement (or a function call) runs as its own transaction: no BEGIN/COMMIT, no
+        SQLAlchemy statement compilation, and no reset query when the connection goes back (the
+        pool only rolls back a transaction left open, which a single statement never leaves). The
+        connections come from a small asyncpg pool of their own (at most ``pool_size``), created on
+        first use and closed by ``dispose()``. Do not change session state (SET, LISTEN, advisory
+        session locks) on these connections."""
+        if not self.is_postgres:
+            raise RuntimeError("driver_connection() is for PostgreSQL")
+        pool = self._driver_pool or await self._open_driver_pool()
+        async with pool.acquire() as conn:
+            yield conn
+
+    async def _open_driver_pool(self) -> Any:
+        import asyncpg
+
+        async with self._driver_pool_lock:
+            if self._driver_pool is None:
+                dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+                self._driver_pool = await asyncpg.create_pool(
+                    dsn, min_size=0, max_size=self._pool_size, reset=_no_session_reset,
+                    max_inactive_connection_lifetime=300)
+        return self._driver_pool
+
     async def dispose(self) -> None:
+        if self._driver_pool is not None:
+            pool, self._driver_pool = self._driver_pool, None
+            await pool.close()
         await self.engine.dispose()
 
     def insert(self, table: Table):
@@ -97,6 +130,12 @@ class Database:
         stmt = self.insert(table).values(**values).on_conflict_do_nothing(index_elements=index_elements)
         result = await conn.execute(stmt)
         return result.rowcount == 1
+
+
+async def _no_session_reset(conn: Any) -> None:
+    """driver_connection() users run single statements in autocommit and change no session state, so
+    the pool skips asyncpg's reset query (one round trip per release); an open transaction is still
+    rolled back by the pool before this is called."""
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

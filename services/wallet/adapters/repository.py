@@ -103,6 +103,28 @@ class WalletRepository:
     async def journal_by_key(self, conn: AsyncConnection, key: str):
         return (await conn.execute(sa.select(journals).where(journals.c.idempotency_key == key))).first()
 
+    # One service credit in one round trip (PostgreSQL): the wallet_credit() function of migration
+    # 0003 books it atomically; see ADR 0075. Returns the function's row as a dict; outcome 'race'
+    # means a concurrent twin won a unique index and the caller should simply call again.
+    _CREDIT_SQL = ("SELECT outcome, result, request_hash, balance_after_cents, debt_repaid_cents FROM "
+                   "wallet_credit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+
+    async def credit_pg(self, *, key: str, request_hash: str, driver_id: str, amount_cents: int, source: str,
+                        reference_type: str, reference_id: str, description: str, campaign_name: str | None,
+                        sponsor_name: str | None, created_by: str | None, journal_id: str, now: dt.datetime,
+                        event_topic: str, event_key: str, event_payload: dict) -> dict:
+        import asyncpg
+
+        payload = json.dumps(event_payload, separators=(",", ":"), default=str)
+        async with self.db.driver_connection() as conn:
+            try:
+                row = await conn.fetchrow(self._CREDIT_SQL, key, request_hash, driver_id, amount_cents, source,
+                                          reference_type, reference_id, description, campaign_name, sponsor_name,
+                                          created_by, journal_id, now, event_topic, event_key, payload)
+            except asyncpg.exceptions.UniqueViolationError:
+                return {"outcome": "race"}
+        return dict(row)
+
     async def credit_by_reference(self, conn: AsyncConnection, reference_type: str, reference_id: str):
         return (await conn.execute(sa.select(journals).where(
             journals.c.kind == "credit", journals.c.reference_type == reference_type,

@@ -186,6 +186,13 @@ class WalletUseCases:
         else:
             description = f"Reward from {merchant_name}" if merchant_name else "Card-linked offer reward"
         now = self.clock.now()
+        if self.db.is_postgres:
+            return await self._credit_pg(idempotency_key=idempotency_key, request_hash=h, driver_id=driver_id,
+                                         amount_cents=amount_cents, source=source, reference_type=reference_type,
+                                         reference_id=reference_id, description=description[:500],
+                                         campaign_name=(campaign_name or None) and campaign_name[:200],
+                                         sponsor_name=(sponsor_name or None) and sponsor_name[:200],
+                                         created_by=created_by, now=now)
         attempts = 0
 
         async def work(conn: AsyncConnection) -> dict:
@@ -214,6 +221,38 @@ class WalletUseCases:
             return {**result, "replayed": False}
 
         return await self.tx(work)
+
+    async def _credit_pg(self, *, idempotency_key: str, request_hash: str, driver_id: str, amount_cents: int,
+                         source: str, reference_type: str, reference_id: str, description: str,
+                         campaign_name: str | None, sponsor_name: str | None, created_by: str | None,
+                         now: dt.datetime, attempts: int = 3) -> dict:
+        """PostgreSQL: the same credit in one round trip (the ``wallet_credit`` function, ADR 0075).
+
+        Same rules as the portable path: replay on the key (another hash → 409), one credit per
+        reference, debt repaid first, journal + postings + balance + outbox in one transaction."""
+        for _ in range(attempts):
+            jid = new_id()
+            out = await self.repo.credit_pg(
+                key=idempotency_key, request_hash=request_hash, driver_id=driver_id, amount_cents=amount_cents,
+                source=source, reference_type=reference_type, reference_id=reference_id, description=description,
+                campaign_name=campaign_name, sponsor_name=sponsor_name, created_by=created_by, journal_id=jid,
+                now=now, event_topic="WalletCredited", event_key=f"credit:{jid}",
+                event_payload={"journal_id": jid, "driver_id": driver_id, "amount_cents": amount_cents,
+                               "reference_type": reference_type, "reference_id": reference_id})
+            outcome = out["outcome"]
+            if outcome == "race":
+                continue
+            if outcome == "replay":
+                if out["request_hash"] != request_hash:
+                    raise errors.AlreadyExists(CONFLICT)
+                return {**json.loads(out["result"]), "replayed": True}
+            if outcome == "reference_taken":
+                raise errors.AlreadyExists(f"{reference_type} {reference_id} was already credited under another key")
+            assert outcome == "credited", outcome
+            self.on_commit()
+            return {"journal_id": jid, "balance_after_cents": out["balance_after_cents"],
+                    "debt_repaid_cents": out["debt_repaid_cents"], "replayed": False}
+        raise errors.Aborted("Credit kept racing a concurrent twin; retry")
 
     async def clawback(self, *, idempotency_key: str, driver_id: str, amount_cents: int, reference_type: str,
                        reference_id: str, original_key: str, reason: str | None = None,

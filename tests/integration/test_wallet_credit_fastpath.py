@@ -1,0 +1,173 @@
+"""The credit path's edge cases on both backends: on PostgreSQL the Credit use case books through the
+one-round-trip ``wallet_credit`` function (ADR 0075), on SQLite through the portable unit of work;
+both must give the same answers and leave the same ledger. The ledger invariant is asserted after
+every test."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from kit import errors
+from kit.db import Database
+from services.wallet.adapters.tables import journals, outbox_table, postings
+from tests.integration.wallet_support import assert_ledger_invariant, available_sum, make_env
+
+
+@pytest.fixture
+async def env(database_url):
+    db, uc, *_ = await make_env(database_url)
+    try:
+        yield uc
+        await assert_ledger_invariant(db)
+    finally:
+        await db.dispose()
+
+
+def grant(uc, key, driver="d1", amount=1000, ref=None):
+    return uc.credit(idempotency_key=key, driver_id=driver, amount_cents=amount, reference_type="campaign_grant",
+                     reference_id=ref or key.split(":")[-1], campaign_name="Night Owl", sponsor_name="ACME",
+                     created_by="incentives")
+
+
+def debt(uc, key, driver, amount):
+    return uc.clawback(idempotency_key=key, driver_id=driver, amount_cents=amount, reference_type="campaign_grant",
+                       reference_id=key.split(":")[-1], original_key="grant:none")
+
+
+async def count(db, table, *where) -> int:
+    async with db.read() as conn:
+        return (await conn.execute(sa.select(sa.func.count()).select_from(table).where(*where))).scalar_one()
+
+
+async def driver_postings(db, driver):
+    async with db.read() as conn:
+        return [tuple(r) for r in await conn.execute(
+            sa.select(postings.c.account, postings.c.amount_cents, postings.c.transaction_type, postings.c.seq,
+                      postings.c.balance_after_cents)
+            .where(postings.c.wallet_id == driver).order_by(postings.c.seq))]
+
+
+async def test_first_credit_creates_the_wallet_and_books_journal_postings_and_event(env):
+    out = await grant(env, "grant:f1", driver="new-driver", amount=750)
+    assert out == {"journal_id": out["journal_id"], "balance_after_cents": 750, "debt_repaid_cents": 0,
+                   "replayed": False}
+    w = (await env.get_balance("new-driver")).wallet
+    assert (w.balance_cents, w.total_earned_cents, w.debt_cents, w.posting_seq) == (750, 750, 0, 1)
+    assert await driver_postings(env.db, "new-driver") == [("available", 750, "credit", 1, 750)]
+    async with env.db.read() as conn:
+        j = (await conn.execute(sa.select(journals).where(journals.c.id == out["journal_id"]))).one()
+        platform = (await conn.execute(sa.select(postings.c.account, postings.c.amount_cents).where(
+            postings.c.journal_id == out["journal_id"], postings.c.wallet_id.is_(None)))).all()
+        event = (await conn.execute(sa.select(outbox_table).where(
+            outbox_table.c.key == f"credit:{out['journal_id']}"))).one()
+    assert (j.kind, j.idempotency_key, j.amount_cents, j.description, j.created_by) == (
+        "credit", "grant:f1", 750, "Earned from Night Owl", "incentives")
+    assert [tuple(r) for r in platform] == [("platform_incentives", -750)]
+    assert event.topic == "WalletCredited" and json.loads(event.payload) == {
+        "journal_id": out["journal_id"], "driver_id": "new-driver", "amount_cents": 750,
+        "reference_type": "campaign_grant", "reference_id": "f1"}
+
+
+async def test_replay_returns_the_stored_result_and_writes_nothing(env):
+    first = await grant(env, "grant:r1", amount=400)
+    await grant(env, "grant:r2", amount=100)  # the balance moved since: the replay still answers 400
+    again = await grant(env, "grant:r1", amount=400)
+    assert again == {**first, "replayed": True}
+    assert await count(env.db, journals) == 2
+    assert await count(env.db, outbox_table) == 2
+    assert await available_sum(env.db, "d1") == 500
+
+
+@pytest.mark.parametrize("change", [dict(amount=401), dict(driver="d2"), dict(ref="other")])
+async def test_same_key_with_other_parameters_is_a_conflict(env, change):
+    await grant(env, "grant:k1", amount=400)
+    with pytest.raises(errors.AlreadyExists, match="Idempotency key conflict"):
+        await grant(env, "grant:k1", **{"amount": 400, **change})
+    assert await count(env.db, journals) == 1
+
+
+async def test_a_reference_credited_under_another_key_is_refused(env):
+    await grant(env, "grant:a", ref="g-42")
+    with pytest.raises(errors.AlreadyExists, match="campaign_grant g-42 was already credited under another key"):
+        await grant(env, "grant:b", ref="g-42")
+    assert (await env.get_balance("d1")).wallet.balance_cents == 1000
+
+
+async def test_credit_smaller_than_the_debt_repays_part_of_it(env):
+    await debt(env, "grant_clawback:x1", "dd", 500)
+    out = await grant(env, "grant:p1", driver="dd", amount=200)
+    assert (out["balance_after_cents"], out["debt_repaid_cents"]) == (0, 200)
+    w = (await env.get_balance("dd")).wallet
+    assert (w.balance_cents, w.debt_cents, w.total_earned_cents) == (0, 300, -500 + 200)
+    assert (await driver_postings(env.db, "dd"))[1:] == [
+        ("available", 200, "credit", 2, 200), ("available", -200, "debt_repayment", 3, 0), ("debt", 200, None, 4, 300)]
+    assert (await grant(env, "grant:p1", driver="dd", amount=200)) == {**out, "replayed": True}
+
+
+async def test_credit_larger_than_the_debt_repays_all_of_it_and_keeps_the_rest(env):
+    await debt(env, "grant_clawback:x2", "de", 500)
+    out = await grant(env, "grant:p2", driver="de", amount=800)
+    assert (out["balance_after_cents"], out["debt_repaid_cents"]) == (300, 500)
+    w = (await env.get_balance("de")).wallet
+    assert (w.balance_cents, w.debt_cents) == (300, 0)
+    assert (await driver_postings(env.db, "de"))[1:] == [
+        ("available", 800, "credit", 2, 800), ("available", -500, "debt_repayment", 3, 300), ("debt", 500, None, 4, 0)]
+    nxt = await grant(env, "grant:p3", driver="de", amount=50)  # no debt left: a plain credit
+    assert (nxt["balance_after_cents"], nxt["debt_repaid_cents"]) == (350, 0)
+    rows = await env.list_ledger("de", None, None)
+    assert [r.transaction_type for r in rows[:3]] == ["credit", "debt_repayment", "credit"]
+
+
+async def test_concurrent_duplicates_from_two_replicas_book_each_key_once(database_url):
+    """Two pools (two service replicas) race 10 keys × 4 deliveries on one wallet and 10 others."""
+    db, uc, *_ = await make_env(database_url)
+    db2 = Database(database_url, pool_size=10)
+    from services.wallet.__main__ import build
+    uc2, _, _ = build(uc.config, db2, uc.clock)
+    try:
+        calls = []
+        for i in range(10):
+            for replica in (uc, uc2, uc, uc2):
+                calls.append(grant(replica, f"grant:dup{i}", driver="hot" if i % 2 else f"w{i}", amount=100 + i))
+        results = await asyncio.gather(*calls)
+        by_key: dict[int, set[str]] = {}
+        for n, r in enumerate(results):
+            by_key.setdefault(n // 4, set()).add(r["journal_id"])
+        assert all(len(ids) == 1 for ids in by_key.values())
+        assert sum(not r["replayed"] for r in results) == 10
+        assert await count(db, journals) == 10
+        assert await count(db, outbox_table) == 10
+        hot = sum(100 + i for i in range(10) if i % 2)
+        assert (await uc.get_balance("hot")).wallet.balance_cents == hot == await available_sum(db, "hot")
+        await assert_ledger_invariant(db)
+    finally:
+        await db2.dispose()
+        await db.dispose()
+
+
+async def test_concurrent_credits_and_clawbacks_on_a_wallet_with_debt_stay_exact(env):
+    """Credits (with debt repayment) interleave with clawbacks that create debt: the ledger, the
+    balance/debt CHECKs and the repaid amounts all add up."""
+    await debt(env, "grant_clawback:start", "mix", 1000)
+    credits = [grant(env, f"grant:m{i}", driver="mix", amount=150) for i in range(20)]
+    claws = [debt(env, f"grant_clawback:c{i}", "mix", 120) for i in range(10)]
+    results = await asyncio.gather(*credits, *claws)
+    w = (await env.get_balance("mix")).wallet
+    net = 20 * 150 - 1000 - 10 * 120
+    assert w.balance_cents - w.debt_cents == net and (w.balance_cents == 0 or w.debt_cents == 0)
+    repaid = sum(r["debt_repaid_cents"] for r in results[:20])
+    added = 1000 + sum(r["debt_added_cents"] for r in results[20:])
+    assert added - repaid == w.debt_cents
+    assert sum(r["balance_after_cents"] == 0 for r in results[:20]) >= 1  # the first credits went to the debt
+
+
+async def test_same_reference_under_many_keys_at_once_credits_once(env):
+    results = await asyncio.gather(*(grant(env, f"grant:key{i}", driver=f"r{i % 3}", ref="shared") for i in range(8)),
+                                   return_exceptions=True)
+    ok = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, errors.AlreadyExists)]
+    assert len(ok) == 1 and len(refused) == 7
+    assert await count(env.db, journals) == 1
