@@ -1,5 +1,6 @@
 """The ``nerava`` command: ``up`` (the whole stack), ``token`` (a development JWT), ``migrate``,
-``serve`` (one process, the container entrypoint) and ``healthcheck``."""
+``serve`` (one process, the container entrypoint), ``healthcheck`` and ``simulate`` (a simulated
+fleet's day scored against the Tesla simulator's ground truth)."""
 from __future__ import annotations
 
 import argparse
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     hc = sub.add_parser("healthcheck", help="exit 0 when the process (default: the one served here) is healthy")
     hc.add_argument("name", nargs="?", choices=ops.ROLES)
     hc.set_defaults(func=lambda a: ops.healthcheck(a.name))
+    from cli import simulate  # noqa: PLC0415 — its imports load only when the command runs
+    simulate.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -51,12 +51,17 @@ def build_app(world: World | None = None) -> Starlette:
     if os.environ.get("TESLA_SIM_SEED", "demo") == "demo":
         world.seed_demo()
 
-    def control(fn: Callable[[Request], Awaitable[Any]]):
+    def control(fn: Callable[[Request], Awaitable[Any]], advance_all: bool | str = True):
+        """``advance_all=False`` for calls that read or change no vehicle's state (vehicles are
+        advanced lazily, each when it is next looked at), so a large fleet's clock ticks stay cheap."""
         async def endpoint(request: Request) -> Response:
+            everything = advance_all is True or advance_all == request.method
             try:
-                world.advance()
+                if everything:
+                    world.advance()
                 result = await fn(request)
-                world.advance()
+                if everything:
+                    world.advance()
             except SimError as e:
                 return err(e)
             except (ValueError, TypeError, KeyError) as e:
@@ -71,7 +76,8 @@ def build_app(world: World | None = None) -> Starlette:
         vin: str | None = None
         status = 500
         try:
-            world.advance()
+            if tag is None:
+                world.advance()
             region = request.path_params.get("region")
             if region not in REGIONS:
                 raise SimError(404, "not_found", "unknown region")
@@ -82,6 +88,8 @@ def build_app(world: World | None = None) -> Starlette:
                 v = next((x for x in world.vehicles.values()
                           if x.account == acc.id and tag in (x.vin, str(x.id))), None)
                 vin = v.vin if v else None
+                if vin is not None:
+                    world.advance(vin)  # vehicles are independent: only this one needs to be current
             fault = world.take_fault(path, vin)
             if fault is not None:
                 if fault.get("latency_ms"):
@@ -315,17 +323,17 @@ def build_app(world: World | None = None) -> Starlette:
         Route("/{region}/api/1/vehicles/{tag}/vehicle_data", vehicle_data, methods=["GET"]),
         Route("/{region}/api/1/vehicles/{tag}/wake_up", wake_up, methods=["POST"]),
         Route("/_sim/reset", control(sim_reset), methods=["POST"]),
-        Route("/_sim/accounts", control(sim_accounts), methods=["POST"]),
+        Route("/_sim/accounts", control(sim_accounts, advance_all=False), methods=["POST"]),
         Route("/_sim/accounts/{id}/{action}", control(sim_account_action), methods=["POST"]),
-        Route("/_sim/vehicles", control(sim_vehicles), methods=["GET", "POST"]),
+        Route("/_sim/vehicles", control(sim_vehicles, advance_all="GET"), methods=["GET", "POST"]),
         Route("/_sim/vehicles/{vin}", control(sim_vehicle), methods=["GET", "PATCH"]),
-        Route("/_sim/vehicles/{vin}/script", control(sim_script), methods=["POST"]),
-        Route("/_sim/clock", control(sim_clock), methods=["GET", "POST"]),
-        Route("/_sim/clock/advance", control(sim_clock_advance), methods=["POST"]),
+        Route("/_sim/vehicles/{vin}/script", control(sim_script, advance_all=False), methods=["POST"]),
+        Route("/_sim/clock", control(sim_clock, advance_all="POST"), methods=["GET", "POST"]),
+        Route("/_sim/clock/advance", control(sim_clock_advance, advance_all=False), methods=["POST"]),
         Route("/_sim/faults", control(sim_faults), methods=["GET", "POST", "DELETE"]),
-        Route("/_sim/billing", control(sim_billing), methods=["GET"]),
+        Route("/_sim/billing", control(sim_billing, advance_all=False), methods=["GET"]),
         Route("/_sim/sessions", control(sim_sessions), methods=["GET"]),
-        Route("/_sim/requests", control(sim_requests), methods=["GET"]),
+        Route("/_sim/requests", control(sim_requests, advance_all=False), methods=["GET"]),
         Route("/_sim/keys/rotate", control(sim_keys_rotate), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
