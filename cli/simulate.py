@@ -26,6 +26,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import math
+import multiprocessing as mp
 import os
 import pathlib
 import socket
@@ -190,11 +192,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+INPROCESS, PROCESS = "inprocess", "process"
+
+
 @contextlib.contextmanager
 def simulator_process(url: str | None):
-    """Yield the simulator's base URL: ``url`` as given, or a fresh ``python -m simulators.tesla``."""
-    if url:
-        yield url.rstrip("/")
+    """Yield the simulator's base URL: ``url`` as given (``inprocess``: the app in this process), or
+    a fresh ``python -m simulators.tesla`` on a free port."""
+    if url and url != PROCESS:
+        yield url if url == INPROCESS else url.rstrip("/")
         return
     import httpx
 
@@ -253,15 +259,26 @@ async def run_service(scn: fs.Scenario, sim_url: str, database_url: str | None, 
     from kit.db import Database
     from services.telemetry.__main__ import build_usecases
     from services.telemetry.adapters.tables import charging_sessions as cs
+    from services.telemetry.adapters.tables import vehicle_states as vs
     from services.telemetry.config import TelemetryConfig
 
     phase = phase or (lambda _m: None)
     started = time.perf_counter()
     tmp = tempfile.TemporaryDirectory(prefix="nerava-sim-")
     url = database_url or f"sqlite+aiosqlite:///{tmp.name}/telemetry.db"
-    control = httpx.AsyncClient(base_url=sim_url, timeout=60)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0),
-                             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+    if sim_url == INPROCESS:
+        # the simulator's own ASGI app in this process, over httpx: the same HTTP surface without a
+        # socket and a second process to schedule (on a loaded 2-core box that latency dominates)
+        from simulators.tesla.app import build_app
+
+        app = build_app()
+        sim_url = "http://tesla-sim.invalid"
+        control = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=sim_url, timeout=60)
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=httpx.Timeout(30.0, connect=5.0))
+    else:
+        control = httpx.AsyncClient(base_url=sim_url, timeout=60)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0),
+                                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     db = None
     try:
         phase("setting up the simulator fleet")
@@ -304,7 +321,9 @@ async def run_service(scn: fs.Scenario, sim_url: str, database_url: str | None, 
 
         phase("running the day")
         horizon = scn.horizon_s
-        tick = float(config.job_interval_s)
+        tick = float(config.scheduler_interval_s)  # the scheduler job; the others every job interval
+        every = float(config.job_interval_s)
+        next_jobs = every
         pings: dict[int, list[tuple[str, float, float]]] = {}
         for plan in scn.vehicles:
             for t, lat, lng in plan.pings:
@@ -312,8 +331,22 @@ async def run_service(scn: fs.Scenario, sim_url: str, database_url: str | None, 
         ping_times = sorted(pings)
         pi, k = 0, 1
         sim_now = DAY0
+        events = 0
+
+        async def first_due() -> float:
+            """Seconds from the day's start to the earliest scheduled read (open session or pending
+            scheduled start): scheduler ticks before it would find nothing, so the clock jumps them."""
+            async with db.read() as conn:
+                a = (await conn.execute(sa.select(sa.func.min(cs.c.next_poll_at))
+                                        .where(cs.c.session_end.is_(None)))).scalar()
+                b = (await conn.execute(sa.select(sa.func.min(vs.c.next_read_at)))).scalar()
+            due = [x for x in (a, b) if x is not None]
+            return (min(due) - DAY0).total_seconds() if due else float("inf")
+
         while True:
-            nxt_tick = k * tick
+            due = await first_due()
+            k = max(k, math.ceil(due / tick)) if due != float("inf") else max(k, math.ceil(next_jobs / tick))
+            nxt_tick = min(k * tick, next_jobs)
             nxt_ping = ping_times[pi] if pi < len(ping_times) else float("inf")
             t = min(nxt_tick, nxt_ping)
             if t > horizon:
@@ -324,14 +357,19 @@ async def run_service(scn: fs.Scenario, sim_url: str, database_url: str | None, 
                                            json={"seconds": (target - sim_now).total_seconds()})).json()
                 sim_now = _parse(body["now"]) or target
             clock.set(sim_now)
+            events += 1
             if t == nxt_ping:
                 await _gather(8, (uc.background_ping(d, lat, lng) for d, lat, lng in pings[ping_times[pi]]))
                 pi += 1
             if t == nxt_tick:
-                await uc.sessions.scheduler_tick()
-                await uc.sessions.close_stale()
-                await uc.sessions.settle()
-                k += 1
+                if t >= due:
+                    await uc.sessions.scheduler_tick()
+                if t >= next_jobs:
+                    await uc.sessions.close_stale()
+                    await uc.sessions.settle()
+                    next_jobs += every
+                if t == k * tick:
+                    k += 1
             if progress:
                 progress(t)
         billed1 = (await control.get("/_sim/billing")).json()["categories"]
@@ -339,17 +377,13 @@ async def run_service(scn: fs.Scenario, sim_url: str, database_url: str | None, 
         async with db.read() as conn:
             rows = list(await conn.execute(sa.select(cs.c.vin, cs.c.session_start, cs.c.session_end,
                                                      cs.c.ended_reason)))
-        detected = [Detected(r.vin, r.session_start, r.session_end, r.ended_reason) for r in rows]
-        data = billed1["data"]["requests"] - billed0["data"]["requests"]
-        wakes = billed1["wake"]["requests"] - billed0["wake"]["requests"]
-        truth = truth_sessions(plugins)
-        patterns = {p.vin: p.pattern for p in scn.vehicles}
-        result = score(truth, detected, patterns)
-        result["cost"] = cost(data, wakes, result["found"])
-        result["ended_reasons"] = _count(d.reason or "open" for d in detected)
-        result["wall_s"] = round(time.perf_counter() - started, 1)
-        result["job_interval_s"] = tick
-        return result
+        return {"plugins": plugins,
+                "detected": [(r.vin, _iso(r.session_start), r.session_end and _iso(r.session_end), r.ended_reason)
+                             for r in rows],
+                "data": billed1["data"]["requests"] - billed0["data"]["requests"],
+                "wakes": billed1["wake"]["requests"] - billed0["wake"]["requests"],
+                "wall_s": round(time.perf_counter() - started, 1), "scheduler_interval_s": tick,
+                "charging_poll_s": config.charging_poll_s, "events": events}
     finally:
         await control.aclose()
         await http.aclose()
@@ -436,21 +470,107 @@ def _naive_read(world, v, now: dt.datetime) -> str | None:
 # the whole simulation and the command
 # --------------------------------------------------------------------------------------------------
 
-def simulate(vehicles: int, hours: float, seed: int, *, sim_url: str | None = None, database_url: str | None = None,
-             env: dict[str, str] | None = None, show_progress: bool = False, naive: bool = True) -> dict[str, Any]:
-    scn = fs.build(vehicles, hours, seed)
-    report: dict[str, Any] = {"vehicles": vehicles, "hours": hours, "seed": seed,
-                              "patterns": scn.pattern_counts(), "chargers": len(scn.chargers)}
-    with _progress(show_progress) as bar:
+def _subset(scn: fs.Scenario, shard: int, shards: int) -> fs.Scenario:
+    return fs.Scenario(scn.seed, scn.hours, scn.chargers, [v for v in scn.vehicles if v.index % shards == shard])
+
+
+def _shard_main(vehicles: int, hours: float, seed: int, shard: int, shards: int, sim_url: str | None,
+                database_url: str | None, env: dict[str, str] | None, done, out) -> None:
+    """One worker process: its share of the fleet against its own simulator and scratch database."""
+    import logging
+
+    logging.disable(logging.WARNING)  # failures are counted in the report, not printed per vehicle
+    try:
+        scn = _subset(fs.build(vehicles, hours, seed), shard, shards)
         with simulator_process(sim_url) as url:
-            task = bar.add(f"service: {vehicles} vehicles", scn.horizon_s)
-            report["service"] = asyncio.run(run_service(
-                scn, url, database_url, env=env, progress=lambda t: bar.update(task, t),
-                phase=lambda m: bar.describe(task, f"service: {m}")))
+            res = asyncio.run(run_service(scn, url, database_url, env=env,
+                                          progress=lambda t: setattr(done, "value", t)))
+        out.put((shard, res, None))
+    except BaseException as exc:  # noqa: BLE001 — reported to the parent
+        import traceback
+
+        out.put((shard, None, "".join(traceback.format_exception(exc))[-3000:]))
+
+
+def simulate(vehicles: int, hours: float, seed: int, *, sim_url: str | None = None, database_url: str | None = None,
+             env: dict[str, str] | None = None, show_progress: bool = False, naive: bool = True,
+             workers: int = 2) -> dict[str, Any]:
+    """Run the service (in ``workers`` processes, each with its share of the fleet, its own simulator
+    and scratch database: the vehicles are independent) and the naive poller; score both."""
+    import queue as queue_mod
+    import threading
+
+    scn = fs.build(vehicles, hours, seed)
+    sim_url = sim_url or INPROCESS
+    workers = 1 if (sim_url not in (INPROCESS, PROCESS) or database_url) else max(1, min(workers, vehicles))
+    report: dict[str, Any] = {"vehicles": vehicles, "hours": hours, "seed": seed, "workers": workers,
+                              "patterns": scn.pattern_counts(), "chargers": len(scn.chargers)}
+    patterns = {p.vin: p.pattern for p in scn.vehicles}
+    started = time.perf_counter()
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    dones = [ctx.Value("d", 0.0) for _ in range(workers)]
+    procs = [ctx.Process(target=_shard_main, args=(vehicles, hours, seed, i, workers, sim_url, database_url, env,
+                                                   dones[i], out), daemon=True) for i in range(workers)]
+    naive_box: dict[str, Any] = {}
+    naive_done = [0.0]
+    with _progress(show_progress) as bar:
+        task = bar.add(f"service: {vehicles} vehicles in {workers} worker(s)", scn.horizon_s)
+        ntask = bar.add("naive 60 s poller", scn.horizon_s) if naive else None
+        for pr in procs:
+            pr.start()
+        thread = None
         if naive:
-            task = bar.add("naive 60 s poller", scn.horizon_s)
-            report["naive"] = run_naive(scn, progress=lambda t: bar.update(task, t))
+            def naive_run() -> None:
+                try:
+                    naive_box["result"] = run_naive(scn, progress=lambda t: naive_done.__setitem__(0, t))
+                except BaseException as exc:  # noqa: BLE001
+                    naive_box["error"] = exc
+            thread = threading.Thread(target=naive_run, daemon=True)
+            thread.start()
+        results: dict[int, dict[str, Any]] = {}
+        try:
+            while len(results) < workers:
+                try:
+                    shard, res, err = out.get(timeout=0.5)
+                except queue_mod.Empty:
+                    if any(not pr.is_alive() for pr in procs) and out.empty():
+                        dead = [pr for pr in procs if not pr.is_alive() and pr.exitcode]
+                        if dead:
+                            raise RuntimeError(f"a simulation worker died (exit code {dead[0].exitcode})") from None
+                    bar.update(task, min(d.value for d in dones))
+                    if ntask is not None:
+                        bar.update(ntask, naive_done[0])
+                    continue
+                if err:
+                    raise RuntimeError(f"simulation worker {shard} failed:\n{err}")
+                results[shard] = res
+            bar.update(task, scn.horizon_s)
+            if thread is not None:
+                while thread.is_alive():
+                    thread.join(0.5)
+                    bar.update(ntask, naive_done[0])
+        finally:
+            for pr in procs:
+                if pr.is_alive():
+                    pr.terminate()
+                pr.join(10)
+    plugins = [pl for r in results.values() for pl in r["plugins"]]
+    detected = [Detected(v, _parse(a), _parse(b), reason) for r in results.values() for v, a, b, reason in r["detected"]]
+    service = score(truth_sessions(plugins), detected, patterns)
+    service["cost"] = cost(sum(r["data"] for r in results.values()), sum(r["wakes"] for r in results.values()),
+                           service["found"])
+    service["ended_reasons"] = _count(d.reason or "open" for d in detected)
+    service["wall_s"] = round(time.perf_counter() - started, 1)
+    service["worker_wall_s"] = [results[i]["wall_s"] for i in sorted(results)]
+    service["events"] = sum(r["events"] for r in results.values())
+    first = results[0]
+    service["scheduler_interval_s"], service["charging_poll_s"] = first["scheduler_interval_s"], first["charging_poll_s"]
+    report["service"] = service
     if naive:
+        if "error" in naive_box:
+            raise naive_box["error"]
+        report["naive"] = naive_box["result"]
         s, nv = report["service"]["cost"], report["naive"]["cost"]
         report["ratio_calls_per_session"] = round(s["calls_per_session"] / nv["calls_per_session"], 4) \
             if nv["calls_per_session"] else None
@@ -508,9 +628,10 @@ def format_report(r: dict[str, Any]) -> str:
 
 
 def cmd_simulate(args) -> int:
-    report = simulate(args.vehicles, args.hours, args.seed, sim_url=args.simulator_url,
+    report = simulate(args.vehicles, args.hours, args.seed,
+                      sim_url=args.simulator_url,
                       database_url=args.database_url, show_progress=not args.json and sys.stderr.isatty()
-                      or args.progress, naive=not args.no_naive)
+                      or args.progress, naive=not args.no_naive, workers=args.workers)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
@@ -525,9 +646,14 @@ def add_parser(sub) -> None:
     p.add_argument("--hours", type=float, default=24.0, help="simulated hours from a UTC midnight (default 24)")
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
-    p.add_argument("--simulator-url", default=None, help="use this running simulator (it is reset) instead of "
-                                                          "starting one on a free port")
+    p.add_argument("--simulator-url", default=INPROCESS,
+                   help="the Tesla simulator: 'inprocess' (default: its app in each worker, over httpx's ASGI "
+                        "transport), 'process' (a fresh `python -m simulators.tesla` on a free port per "
+                        "worker) or the URL of a running one (it is reset)")
     p.add_argument("--database-url", default=None, help="telemetry database for the run (default: scratch SQLite)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive 60 s poller baseline")
+    p.add_argument("--workers", type=int, default=2, help="processes sharing the fleet, each with its own "
+                                                          "simulator and scratch database (default 2; 1 with "
+                                                          "--simulator-url or --database-url)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
     p.set_defaults(func=cmd_simulate)

@@ -75,6 +75,9 @@ vehicle_states = sa.Table(
     sa.Column("rate_limited_until", _TS()),
     sa.Column("last_wake_at", _TS()),
     sa.Column("telemetry_at", _TS()),
+    # a read the scheduler makes without an open session: a scheduled charging start (StartAt)
+    sa.Column("next_read_at", _TS()),
+    sa.Index("ix_vehicle_states_next_read_at", "next_read_at"),
 )
 
 charging_sessions = sa.Table(
