@@ -470,6 +470,20 @@ def _naive_read(world, v, now: dt.datetime) -> str | None:
 # the whole simulation and the command
 # --------------------------------------------------------------------------------------------------
 
+def summarize(results: list[dict[str, Any]], patterns: dict[str, str]) -> dict[str, Any]:
+    """Score the service's raw results (one per worker) against the ground truth they carry."""
+    plugins = [pl for r in results for pl in r["plugins"]]
+    detected = [Detected(v, _parse(a), _parse(b), reason) for r in results for v, a, b, reason in r["detected"]]
+    service = score(truth_sessions(plugins), detected, patterns)
+    service["cost"] = cost(sum(r["data"] for r in results), sum(r["wakes"] for r in results), service["found"])
+    service["ended_reasons"] = _count(d.reason or "open" for d in detected)
+    service["worker_wall_s"] = [r["wall_s"] for r in results]
+    service["events"] = sum(r["events"] for r in results)
+    service["scheduler_interval_s"], service["charging_poll_s"] = (results[0]["scheduler_interval_s"],
+                                                                    results[0]["charging_poll_s"])
+    return service
+
+
 def _subset(scn: fs.Scenario, shard: int, shards: int) -> fs.Scenario:
     return fs.Scenario(scn.seed, scn.hours, scn.chargers, [v for v in scn.vehicles if v.index % shards == shard])
 
@@ -555,17 +569,8 @@ def simulate(vehicles: int, hours: float, seed: int, *, sim_url: str | None = No
                 if pr.is_alive():
                     pr.terminate()
                 pr.join(10)
-    plugins = [pl for r in results.values() for pl in r["plugins"]]
-    detected = [Detected(v, _parse(a), _parse(b), reason) for r in results.values() for v, a, b, reason in r["detected"]]
-    service = score(truth_sessions(plugins), detected, patterns)
-    service["cost"] = cost(sum(r["data"] for r in results.values()), sum(r["wakes"] for r in results.values()),
-                           service["found"])
-    service["ended_reasons"] = _count(d.reason or "open" for d in detected)
+    service = summarize([results[i] for i in sorted(results)], patterns)
     service["wall_s"] = round(time.perf_counter() - started, 1)
-    service["worker_wall_s"] = [results[i]["wall_s"] for i in sorted(results)]
-    service["events"] = sum(r["events"] for r in results.values())
-    first = results[0]
-    service["scheduler_interval_s"], service["charging_poll_s"] = first["scheduler_interval_s"], first["charging_poll_s"]
     report["service"] = service
     if naive:
         if "error" in naive_box:
