@@ -518,6 +518,7 @@ def simulate(vehicles: int, hours: float, seed: int, *, sim_url: str | None = No
     sim_url = sim_url or INPROCESS
     workers = 1 if (sim_url not in (INPROCESS, PROCESS) or database_url) else max(1, min(workers, vehicles))
     report: dict[str, Any] = {"vehicles": vehicles, "hours": hours, "seed": seed, "workers": workers,
+                              "settings": env or {},
                               "patterns": scn.pattern_counts(), "chargers": len(scn.chargers)}
     patterns = {p.vin: p.pattern for p in scn.vehicles}
     started = time.perf_counter()
@@ -633,7 +634,13 @@ def format_report(r: dict[str, Any]) -> str:
 
 
 def cmd_simulate(args) -> int:
-    report = simulate(args.vehicles, args.hours, args.seed,
+    env = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"nerava simulate: --set expects KEY=VALUE, got {item!r}")
+        env[key] = value
+    report = simulate(args.vehicles, args.hours, args.seed, env=env or None,
                       sim_url=args.simulator_url,
                       database_url=args.database_url, show_progress=not args.json and sys.stderr.isatty()
                       or args.progress, naive=not args.no_naive, workers=args.workers)
@@ -656,6 +663,9 @@ def add_parser(sub) -> None:
                         "transport), 'process' (a fresh `python -m simulators.tesla` on a free port per "
                         "worker) or the URL of a running one (it is reset)")
     p.add_argument("--database-url", default=None, help="telemetry database for the run (default: scratch SQLite)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a telemetry setting for the run, e.g. POLL_CHARGING_INTERVAL_S=60 or "
+                        "TESLA_DATA_BUDGET_PER_DAY=400 (repeatable)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive 60 s poller baseline")
     p.add_argument("--workers", type=int, default=2, help="processes sharing the fleet, each with its own "
                                                           "simulator and scratch database (default 2; 1 with "
