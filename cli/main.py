@@ -1,5 +1,6 @@
 """The ``nerava`` command: ``up`` (the whole stack), ``token`` (a development JWT), ``migrate``,
-``serve`` (one process, the container entrypoint) and ``healthcheck``."""
+``serve`` (one process, the container entrypoint), ``healthcheck`` and ``simulate`` (a simulated
+fleet's day scored against the Tesla simulator's ground truth)."""
 from __future__ import annotations
 
 import argparse
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg.add_argument("name", nargs="?", help="gateway, telemetry, incentives, wallet or clo (default: all)")
     cfg.set_defaults(func=lambda a: settings_doc.main(a.name))
     incentives_cli.register(sub)
+    from cli import simulate  # noqa: PLC0415 — its imports load only when the command runs
+    simulate.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

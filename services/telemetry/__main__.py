@@ -40,7 +40,7 @@ def build_usecases(config: TelemetryConfig, db: Database, clock=None, http=None)
                         http=http)
     rules = Rules(dedup_s=config.dedup_s, stale_minutes=config.stale_minutes,
                   pause_grace_minutes=config.pause_grace_minutes, reopen_window_minutes=config.reopen_window_minutes,
-                  max_session_hours=config.max_session_hours)
+                  max_session_hours=config.max_session_hours, charging_poll_s=config.charging_poll_s)
     budget = Budget(config.data_budget_per_day, config.data_budget_reserved, config.wake_budget_per_day)
     settings = Settings(client_id=config.tesla_client_id, api_base_url=config.api_base_url,
                         driver_app_url=config.driver_app_url, jwt_secret=config.jwt_secret,
@@ -94,7 +94,8 @@ async def compose(config: TelemetryConfig, db: Database) -> service.Wiring:
                                        clock=uc.clock)
     uc.set_dispatch_now(dispatch_now_fn(uc, dispatcher))
     every = config.job_interval_s
-    jobs = [kjobs.Job("telemetry.scheduler", every, uc.sessions.scheduler_tick, lease_s=every * 2),
+    tick = config.scheduler_interval_s
+    jobs = [kjobs.Job("telemetry.scheduler", tick, uc.sessions.scheduler_tick, lease_s=max(tick * 2, 60)),
             kjobs.Job("telemetry.stale_closer", every, uc.sessions.close_stale, lease_s=every * 2),
             kjobs.Job("telemetry.settle", every, uc.sessions.settle, lease_s=every * 2),
             kjobs.Job("telemetry.expiry", 300, uc.expire, lease_s=600)]

@@ -53,6 +53,9 @@ class TelemetryConfig(ServiceConfig):
     wake_budget_per_day: int = Field(5, alias="TESLA_WAKE_BUDGET_PER_DAY", ge=0)
     wake_retry_s: float = Field(5.0, alias="TESLA_WAKE_RETRY_S", ge=0)
     job_interval_s: float = Field(60.0, alias="TELEMETRY_JOB_INTERVAL_S", gt=0)
+    # poll scheduling (ADR 0070): the scheduler's own tick, and the read cadence of a charging session
+    scheduler_interval_s: float = Field(15.0, alias="TELEMETRY_SCHEDULER_INTERVAL_S", gt=0)
+    charging_poll_s: float = Field(50.0, alias="POLL_CHARGING_INTERVAL_S", ge=31)
     # mock mode: how long the simulator clock may be cached (0 = fetch on every request)
     sim_clock_ttl_s: float = Field(0.0, alias="TESLA_SIM_CLOCK_TTL_S", ge=0)
 

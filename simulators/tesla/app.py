@@ -54,16 +54,23 @@ def build_app(world: World | None = None) -> Starlette:
         world.seed_demo()
     publisher = TelemetryPublisher()
 
-    def control(fn: Callable[[Request], Awaitable[Any]]):
+    def control(fn: Callable[[Request], Awaitable[Any]], advance_all: bool | str = True):
+        """``advance_all=False`` for calls that read or change no vehicle's state (vehicles are
+        advanced lazily, each when it is next looked at), so a large fleet's clock ticks stay cheap."""
         async def endpoint(request: Request) -> Response:
+            everything = advance_all is True or advance_all == request.method
             try:
-                world.advance()
+                if everything:
+                    world.advance()
                 result = await fn(request)
-                world.advance()
+                if everything:
+                    world.advance()
             except SimError as e:
                 return err(e)
             except (ValueError, TypeError, KeyError) as e:
                 return err(SimError(400, "invalid_request", str(e)))
+            if not everything:
+                world.advance_streaming()  # streaming cars emit as the clock moves (no-op without a sink)
             await publisher.flush(world)  # Fleet Telemetry records due by now (no-op without a sink)
             return result if isinstance(result, Response) else JSONResponse(result)
         return endpoint
@@ -75,7 +82,8 @@ def build_app(world: World | None = None) -> Starlette:
         vin: str | None = None
         status = 500
         try:
-            world.advance()
+            if tag is None:
+                world.advance()
             region = request.path_params.get("region")
             if region not in REGIONS:
                 raise SimError(404, "not_found", "unknown region")
@@ -86,6 +94,8 @@ def build_app(world: World | None = None) -> Starlette:
                 v = next((x for x in world.vehicles.values()
                           if x.account == acc.id and tag in (x.vin, str(x.id))), None)
                 vin = v.vin if v else None
+                if vin is not None:
+                    world.advance(vin)  # vehicles are independent: only this one needs to be current
             fault = world.take_fault(path, vin)
             if fault is not None:
                 if fault.get("latency_ms"):
@@ -337,17 +347,17 @@ def build_app(world: World | None = None) -> Starlette:
         Route("/{region}/api/1/vehicles/{tag}/vehicle_data", vehicle_data, methods=["GET"]),
         Route("/{region}/api/1/vehicles/{tag}/wake_up", wake_up, methods=["POST"]),
         Route("/_sim/reset", control(sim_reset), methods=["POST"]),
-        Route("/_sim/accounts", control(sim_accounts), methods=["POST"]),
+        Route("/_sim/accounts", control(sim_accounts, advance_all=False), methods=["POST"]),
         Route("/_sim/accounts/{id}/{action}", control(sim_account_action), methods=["POST"]),
-        Route("/_sim/vehicles", control(sim_vehicles), methods=["GET", "POST"]),
+        Route("/_sim/vehicles", control(sim_vehicles, advance_all="GET"), methods=["GET", "POST"]),
         Route("/_sim/vehicles/{vin}", control(sim_vehicle), methods=["GET", "PATCH"]),
-        Route("/_sim/vehicles/{vin}/script", control(sim_script), methods=["POST"]),
-        Route("/_sim/clock", control(sim_clock), methods=["GET", "POST"]),
-        Route("/_sim/clock/advance", control(sim_clock_advance), methods=["POST"]),
+        Route("/_sim/vehicles/{vin}/script", control(sim_script, advance_all=False), methods=["POST"]),
+        Route("/_sim/clock", control(sim_clock, advance_all="POST"), methods=["GET", "POST"]),
+        Route("/_sim/clock/advance", control(sim_clock_advance, advance_all=False), methods=["POST"]),
         Route("/_sim/faults", control(sim_faults), methods=["GET", "POST", "DELETE"]),
-        Route("/_sim/billing", control(sim_billing), methods=["GET"]),
+        Route("/_sim/billing", control(sim_billing, advance_all=False), methods=["GET"]),
         Route("/_sim/sessions", control(sim_sessions), methods=["GET"]),
-        Route("/_sim/requests", control(sim_requests), methods=["GET"]),
+        Route("/_sim/requests", control(sim_requests, advance_all=False), methods=["GET"]),
         Route("/_sim/keys/rotate", control(sim_keys_rotate), methods=["POST"]),
         Route("/_sim/telemetry/sink", control(sim_telemetry_sink), methods=["GET", "POST", "DELETE"]),
         Route("/_sim/telemetry/log", control(sim_telemetry_log), methods=["GET"]),

@@ -146,6 +146,7 @@ class Vehicle:
     # charging
     charging_state: str = "Disconnected"
     plugged: bool = False
+    scheduled_start: dt.datetime | None = None  # scheduled charging: plugged, Stopped until then
     dc: bool = False
     power_kw: float = 0.0
     requested_power_kw: float = 0.0
@@ -304,7 +305,7 @@ class World:
 
     def add_script(self, vin: str, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         v = self.vehicle_by_vin(vin)
-        self.advance()
+        self.advance(vin)
         now = self.clock.now()
         out = []
         for s in steps:
@@ -317,14 +318,30 @@ class World:
             v.steps.append(step)
             out.append({"due": iso(step.due), "action": action})
         v.steps.sort(key=lambda st: (st.due, st.seq))
-        self.advance()
+        self.advance(vin)
         return out
 
     # ------------------------------------------------------------------ simulation
-    def advance(self) -> None:
+    def advance(self, vin: str | None = None) -> None:
+        """Bring the world (or one vehicle: vehicles are independent) up to the virtual now."""
         now = self.clock.now()
+        if vin is not None:
+            v = self.vehicles.get(vin)
+            if v is not None:
+                self._advance_vehicle(v, now)
+            return
         for v in self.vehicles.values():
             self._advance_vehicle(v, now)
+
+    def advance_streaming(self) -> None:
+        """Vehicles advance lazily, except those streaming Fleet Telemetry: their records are due as
+        the clock moves, whether or not anyone looks at the car."""
+        if self.telemetry.config is None:
+            return
+        now = self.clock.now()
+        for v in self.vehicles.values():
+            if self.telemetry.fields_for(v.vin, self.telemetry_configs) is not None:
+                self._advance_vehicle(v, now)
 
     def _advance_vehicle(self, v: Vehicle, now: dt.datetime) -> None:
         fields = self.telemetry.fields_for(v.vin, self.telemetry_configs)
@@ -363,6 +380,8 @@ class World:
                 nxt = max(t, v.offline_until)
             if v.wake_at is not None and v.wake_at <= nxt:
                 nxt = max(t, v.wake_at)
+            if v.scheduled_start is not None and v.scheduled_start <= nxt:
+                nxt = max(t, v.scheduled_start)
             if v.state == "online" and not v.charging and v.last_activity is not None:
                 sleep_at = v.last_activity + dt.timedelta(seconds=SLEEP_AFTER_S)
                 if sleep_at <= nxt:
@@ -404,8 +423,20 @@ class World:
         if (v.state == "online" and not v.charging and v.last_activity is not None
                 and v.last_activity + dt.timedelta(seconds=SLEEP_AFTER_S) <= t):
             v.state = "asleep"
+        if v.scheduled_start is not None and v.scheduled_start <= t:
+            v.scheduled_start = None
+            if v.plugged and v.charging_state == "Stopped" and v.battery < v.charge_limit_soc:
+                self._set_charging(v, "Charging", t)
+                self._wake_for_charging(v, t)
         if v.charging and v.battery >= v.charge_limit_soc - 1e-9:
             self._set_charging(v, "Complete", t)
+
+    @staticmethod
+    def _wake_for_charging(v: Vehicle, t: dt.datetime) -> None:
+        """Charging starts (scheduled or resumed) wake a sleeping car, as plugging in does."""
+        if v.state == "asleep":
+            v.state, v.wake_at = "online", None
+        v.last_activity = t
 
     def _set_charging(self, v: Vehicle, state: str, t: dt.datetime) -> None:
         was = v.charging
@@ -439,12 +470,19 @@ class World:
             if v.state != "offline":
                 v.state = "online"
             v.last_activity = t
-            self._set_charging(v, "Charging" if v.battery < v.charge_limit_soc else "Complete", t)
+            if p.get("scheduled_start_s") is not None and v.battery < v.charge_limit_soc:
+                # scheduled charging: plugged in, Stopped with a pending start (Tesla's StartAt mode)
+                v.scheduled_start = t + dt.timedelta(seconds=float(p["scheduled_start_s"]))
+                self._set_charging(v, "Stopped", t)
+            else:
+                self._set_charging(v, "Charging" if v.battery < v.charge_limit_soc else "Complete", t)
         elif a in ("start", "resume"):
             if v.plugged and v.battery < v.charge_limit_soc:
                 if "power_kw" in p:
                     v.requested_power_kw = float(p["power_kw"])
+                v.scheduled_start = None
                 self._set_charging(v, "Charging", t)
+                self._wake_for_charging(v, t)
         elif a == "stop":
             if v.plugged:
                 self._set_charging(v, "Stopped", t)
@@ -455,6 +493,7 @@ class World:
             if v.plugged:
                 self._set_charging(v, "Disconnected", t)
                 v.plugged, v.fast_charger_type, v.cable, v.dc = False, None, None, False
+                v.scheduled_start = None
                 if v.plugin is not None:
                     v.plugin.unplugged_at = t
                     v.plugin = None
@@ -636,6 +675,10 @@ class World:
                 "fast_charger_brand": ("Tesla" if v.fast_charger_type == "Tesla" else "<invalid>") if v.dc else "<invalid>",
                 "conn_charge_cable": v.cable if v.plugged else "<invalid>",
                 "charge_port_door_open": v.plugged, "charge_port_latch": "Engaged" if v.plugged else "Disengaged",
+                "scheduled_charging_mode": "StartAt" if v.scheduled_start is not None else "Off",
+                "scheduled_charging_pending": v.scheduled_start is not None,
+                "scheduled_charging_start_time": (int(v.scheduled_start.timestamp())
+                                                  if v.scheduled_start is not None else None),
                 "timestamp": ts,
             }
         if not endpoints or "drive_state" in endpoints or "location_data" in endpoints:

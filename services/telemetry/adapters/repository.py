@@ -145,6 +145,7 @@ class TelemetryRepository:
             if value is not None:  # nulls never overwrite
                 values[name] = value
         values["minutes_to_full"] = rules.minutes_to_full(obs)
+        values["next_read_at"] = rules.scheduled_read_at(obs, read_at)
         if obs.klass == rules.UNPLUGGED:
             values["last_unplugged_at"] = obs.observed_at
         stmt = sa.update(vs).where(vs.c.vin == vin)
@@ -154,12 +155,16 @@ class TelemetryRepository:
 
     # ------------------------------------------------------------------ budget
     async def reserve(self, conn: AsyncConnection, vin: str, day: str, category: str, limit: int) -> bool:
-        await self.db.insert_ignore(conn, usage, {"vin": vin, "day": day, "category": category, "count": 0},
-                                    index_elements=["vin", "day", "category"])
-        res = await conn.execute(sa.update(usage).where(
+        """Conditional increment; the day's row is created only when the first increment misses it."""
+        inc = sa.update(usage).where(
             usage.c.vin == vin, usage.c.day == day, usage.c.category == category, usage.c.count < limit,
-        ).values(count=usage.c.count + 1))
-        return res.rowcount == 1
+        ).values(count=usage.c.count + 1)
+        if (await conn.execute(inc)).rowcount == 1:
+            return True
+        if not await self.db.insert_ignore(conn, usage, {"vin": vin, "day": day, "category": category, "count": 0},
+                                           index_elements=["vin", "day", "category"]):
+            return False  # the row exists: the limit is reached
+        return (await conn.execute(inc)).rowcount == 1
 
     async def refund(self, conn: AsyncConnection, vin: str, day: str, category: str) -> None:
         await conn.execute(sa.update(usage).where(

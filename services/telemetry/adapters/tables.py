@@ -77,6 +77,9 @@ vehicle_states = sa.Table(
     sa.Column("telemetry_at", _TS()),
     # Fleet Telemetry push: merged fields, last write wins per field by record time (app/push.py)
     sa.Column("push_fields", sa.Text),
+    # a read the scheduler makes without an open session: a scheduled charging start (StartAt)
+    sa.Column("next_read_at", _TS()),
+    sa.Index("ix_vehicle_states_next_read_at", "next_read_at"),
 )
 
 charging_sessions = sa.Table(

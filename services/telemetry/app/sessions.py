@@ -65,6 +65,18 @@ class ReadFailure:
     kind: str  # asleep | token_expired | vehicle_unavailable | rate_limited | poll_failed | budget
 
 
+async def _bounded(limit: int, coros: list) -> list:
+    """Run ``coros`` with at most ``limit`` at a time; results in order."""
+    if not coros:
+        return []
+    sem = asyncio.Semaphore(max(1, limit))
+
+    async def one(c):
+        async with sem:
+            return await c
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
 class SessionEngine:
     """§2 state machine applied inside the caller's transaction, and the one EndSession."""
 
@@ -73,22 +85,25 @@ class SessionEngine:
 
     async def apply(self, conn, driver_id: str, vin: str, obs: R.Observation, now: dt.datetime,
                     source: str = "tesla_api", last_unplugged_at: dt.datetime | None = None,
-                    end_reasons: dict[str, str] | None = None) -> Applied:
+                    end_reasons: dict[str, str] | None = None,
+                    next_poll: dt.datetime | None = None) -> Applied:
         """``end_reasons`` renames an end reason for the caller's source (push: ``unplugged`` →
-        ``telemetry_disconnected``); the decision itself is always ``R.decide``."""
+        ``telemetry_disconnected``); the decision itself is always ``R.decide``. ``next_poll``: when
+        the scheduler should read a session this CHARGING observation creates or updates (the poll
+        path's policy, ADR 0070); default the §3.2 formula."""
         open_ = await self.repo.open_session(conn, vin)
         d = R.decide(open_, obs.klass, now, self.rules)
         if d.kind == "observe":
             return Applied("observed")
         if d.kind == "create":
-            return await self._create(conn, driver_id, vin, obs, now, source, last_unplugged_at)
+            return await self._create(conn, driver_id, vin, obs, now, source, last_unplugged_at, next_poll)
         assert open_ is not None
         if d.kind == "update":
-            await self.repo.update_session(conn, open_["id"], self._update_values(open_, obs, now))
+            await self.repo.update_session(conn, open_["id"], self._update_values(open_, obs, now, next_poll))
             return Applied("updated", await self.repo.session(conn, open_["id"]))
         if d.kind == "pause":
             values: dict[str, Any] = {"last_observed_at": now, "updated_at": now,
-                                      "next_poll_at": R.next_poll_at(now, None)}
+                                      "next_poll_at": next_poll or R.next_poll_at(now, None)}
             if open_["paused_since"] is None:
                 values["paused_since"] = obs.observed_at
                 values["paused_reason"] = "no_power" if obs.charging_state == "NoPower" else "stopped"
@@ -103,7 +118,7 @@ class SessionEngine:
             await self.repo.update_session(conn, open_["id"], {"last_observed_at": now, "updated_at": now})
         return Applied("touched", open_)
 
-    async def _create(self, conn, driver_id, vin, obs, now, source, last_unplugged_at) -> Applied:
+    async def _create(self, conn, driver_id, vin, obs, now, source, last_unplugged_at, next_poll=None) -> Applied:
         baseline = 0.0
         prev = await self.repo.last_ended(conn, vin)
         if prev is not None and R.same_plugin(prev, obs, last_unplugged_at, self.rules):
@@ -112,7 +127,8 @@ class SessionEngine:
                     and prev["end_detected_at"] >= now - window):
                 if await self.repo.reopen(conn, prev["id"], vin, now):
                     reopened = await self.repo.session(conn, prev["id"])
-                    await self.repo.update_session(conn, prev["id"], self._update_values(reopened, obs, now))
+                    await self.repo.update_session(conn, prev["id"],
+                                                   self._update_values(reopened, obs, now, next_poll))
                     return Applied("reopened", await self.repo.session(conn, prev["id"]))
             if prev["ended_reason"] == "manual":
                 return Applied("suppressed", prev)
@@ -138,7 +154,8 @@ class SessionEngine:
             "conn_charge_cable": obs.conn_charge_cable, "fast_charger_brand": obs.fast_charger_brand,
             "verified": True, "verification_method": "telemetry" if source == "fleet_telemetry" else "api_polling",
             "charging_observations": 1, "location_trail": "[]", "fraud_flags": "[]",
-            "next_poll_at": R.next_poll_at(now, R.minutes_to_full(obs)), "created_at": now, "updated_at": now,
+            "next_poll_at": next_poll or R.next_poll_at(now, R.minutes_to_full(obs)), "created_at": now,
+            "updated_at": now,
         }
         if await self.repo.insert_session(conn, values):
             return Applied("created", await self.repo.session(conn, sid))
@@ -146,7 +163,7 @@ class SessionEngine:
         open_ = await self.repo.open_session(conn, vin)
         if open_ is None:
             return Applied("observed")
-        await self.repo.update_session(conn, open_["id"], self._update_values(open_, obs, now))
+        await self.repo.update_session(conn, open_["id"], self._update_values(open_, obs, now, next_poll))
         return Applied("updated", await self.repo.session(conn, open_["id"]))
 
     def _merge_values(self, values: dict[str, Any], s: dict[str, Any], obs: R.Observation) -> None:
@@ -160,11 +177,12 @@ class SessionEngine:
         if obs.lat is not None and obs.lng is not None:
             values["end_lat"], values["end_lng"] = obs.lat, obs.lng
 
-    def _update_values(self, s: dict[str, Any], obs: R.Observation, now: dt.datetime) -> dict[str, Any]:
+    def _update_values(self, s: dict[str, Any], obs: R.Observation, now: dt.datetime,
+                       next_poll: dt.datetime | None = None) -> dict[str, Any]:
         values: dict[str, Any] = {
             "last_charging_at": max(obs.observed_at, s["last_charging_at"]), "last_observed_at": now,
             "charging_observations": cs.c.charging_observations + 1, "paused_since": None, "paused_reason": None,
-            "next_poll_at": R.next_poll_at(now, R.minutes_to_full(obs)), "updated_at": now,
+            "next_poll_at": next_poll or R.next_poll_at(now, R.minutes_to_full(obs)), "updated_at": now,
         }
         self._merge_values(values, s, obs)
         if obs.charger_power is not None:
@@ -287,9 +305,12 @@ class SessionService:
         owner = uuid.uuid4().hex
         day = now.strftime("%Y-%m-%d")
         async with self.db.transaction() as conn:
-            if ctx is None or ctx.get("vs_last_read_at") is None and ctx.get("vs_read_lease_until") is None:
+            if ctx is not None and ctx.get("vs_last_read_at") is None and ctx.get("vs_read_lease_until") is None:
                 await self.repo.ensure_vehicle_state(conn, vin)
             got = await self.repo.take_read_lease(conn, vin, owner, now, self.rules.dedup_s)
+            if not got and ctx is None:  # the scheduler's VIN may have no state row yet
+                await self.repo.ensure_vehicle_state(conn, vin)
+                got = await self.repo.take_read_lease(conn, vin, owner, now, self.rules.dedup_s)
             open_ = await self.repo.open_session(conn, vin) if got else None
             budget_ok = False
             if got:
@@ -309,7 +330,12 @@ class SessionService:
             async with self.db.transaction() as conn:
                 state = await self.repo.vehicle_state(conn, vin)
                 await self.repo.store_observation(conn, vin, result, now, owner)
-                applied = await self.engine.apply(conn, driver_id, vin, result, now,
+                next_poll = None
+                if result.klass in (R.CHARGING, R.PAUSED):  # a pause may end or resume at any moment
+                    left = self.budget.data_per_day - (await self.repo.usage(conn, vin, day)).get("data", 0)
+                    next_poll = now + dt.timedelta(seconds=R.charging_poll_interval_s(
+                        R.minutes_to_full(result), left, self.rules))
+                applied = await self.engine.apply(conn, driver_id, vin, result, now, next_poll=next_poll,
                                                   last_unplugged_at=state["last_unplugged_at"] if state else None)
             return await self._answer(applied, result, now, request_path)
         return await self._failed(result, vin, owner, now, request_path)
@@ -498,35 +524,77 @@ class SessionService:
         return out
 
     # ------------------------------------------------------------------ jobs
-    async def scheduler_tick(self, batch: int = 50) -> int:
-        """Poll due open sessions by ``session.vin`` (reselection orphans none); failures isolated."""
+    async def scheduler_tick(self, batch: int = 50, max_batches: int = 20, concurrency: int = 8) -> int:
+        """Poll due open sessions by ``session.vin`` (reselection orphans none), then due scheduled-start
+        reads; failures isolated. Claims batches until nothing is due (bounded), each polled with
+        bounded concurrency, so a large fleet is not served 50 sessions per tick (ADR 0070)."""
         await self.clock.sync()
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            due = await self.repo.claim_due(conn, sa.and_(cs.c.session_end.is_(None), cs.c.next_poll_at <= now),
-                                            now, 120, batch, order_by=cs.c.next_poll_at)
         done = 0
-        for s in due:
-            try:
-                async with self.db.read() as conn:
-                    row = (await conn.execute(
-                        sa.select(tc.c.id, tc.c.region, vt.c.tesla_vehicle_id)
-                        .select_from(tc.join(vt, vt.c.connection_id == tc.c.id))
-                        .where(tc.c.driver_id == s["driver_id"], tc.c.status == "active", vt.c.vin == s["vin"])
-                        .limit(1))).first()
-                if row is None:
-                    raise LookupError("no active connection for the session's vehicle")
-                await self.read_and_apply(s["driver_id"], row.id, row.region, row.tesla_vehicle_id, s["vin"],
-                                          None, now, request_path=False)
-                done += 1
-            except Exception:  # noqa: BLE001 — one vehicle's failure never stops the batch
-                log.exception("scheduled poll failed", extra={"session_id": s["id"]})
-                async with self.db.transaction() as conn:
-                    await self.repo.update_session(conn, s["id"], {"next_poll_at": now + dt.timedelta(minutes=3)})
-            finally:
-                async with self.db.transaction() as conn:
-                    await self.repo.update_session(conn, s["id"], {"poll_lease_until": None}, open_only=False)
+        for _ in range(max_batches):
+            async with self.db.transaction() as conn:
+                due = await self.repo.claim_due(conn, sa.and_(cs.c.session_end.is_(None), cs.c.next_poll_at <= now),
+                                                now, 120, batch, order_by=cs.c.next_poll_at)
+            done += sum(await _bounded(concurrency, [self._scheduled_poll(s, now) for s in due]))
+            if len(due) < batch:
+                break
+        for _ in range(max_batches):
+            due_reads = await self._claim_reads(now, batch)
+            done += sum(await _bounded(concurrency, [self._scheduled_read(r, now) for r in due_reads]))
+            if len(due_reads) < batch:
+                break
         return done
+
+    async def _scheduled_poll(self, s: dict[str, Any], now: dt.datetime) -> int:
+        try:
+            async with self.db.read() as conn:
+                row = (await conn.execute(
+                    sa.select(tc.c.id, tc.c.region, vt.c.tesla_vehicle_id)
+                    .select_from(tc.join(vt, vt.c.connection_id == tc.c.id))
+                    .where(tc.c.driver_id == s["driver_id"], tc.c.status == "active", vt.c.vin == s["vin"])
+                    .limit(1))).first()
+            if row is None:
+                raise LookupError("no active connection for the session's vehicle")
+            await self.read_and_apply(s["driver_id"], row.id, row.region, row.tesla_vehicle_id, s["vin"],
+                                      None, now, request_path=False)
+            return 1
+        except Exception:  # noqa: BLE001 — one vehicle's failure never stops the batch
+            log.exception("scheduled poll failed", extra={"session_id": s["id"]})
+            async with self.db.transaction() as conn:
+                await self.repo.update_session(conn, s["id"], {"next_poll_at": now + dt.timedelta(minutes=3)})
+            return 0
+        finally:
+            async with self.db.transaction() as conn:
+                await self.repo.update_session(conn, s["id"], {"poll_lease_until": None}, open_only=False)
+
+    async def _claim_reads(self, now: dt.datetime, batch: int) -> list[dict[str, Any]]:
+        """Claim due ``vehicle_states.next_read_at`` (a pending scheduled start) of claimed VINs: the
+        claim clears the column (conditional), so two replicas never read the same car for it."""
+        async with self.db.transaction() as conn:
+            pick = (sa.select(vs.c.vin, tc.c.driver_id, tc.c.id.label("connection_id"), tc.c.region,
+                              vt.c.tesla_vehicle_id)
+                    .select_from(vs.join(vt, sa.and_(vt.c.vin == vs.c.vin, vt.c.claim_active.is_(True)))
+                                 .join(tc, sa.and_(tc.c.id == vt.c.connection_id, tc.c.status == "active")))
+                    .where(vs.c.next_read_at <= now).order_by(vs.c.next_read_at).limit(batch))
+            if self.db.is_postgres:
+                pick = pick.with_for_update(of=vs, skip_locked=True)
+            rows = [dict(r._mapping) for r in await conn.execute(pick)]
+            claimed = []
+            for r in rows:
+                res = await conn.execute(sa.update(vs).where(vs.c.vin == r["vin"], vs.c.next_read_at <= now)
+                                         .values(next_read_at=None))
+                if res.rowcount == 1:
+                    claimed.append(r)
+            return claimed
+
+    async def _scheduled_read(self, r: dict[str, Any], now: dt.datetime) -> int:
+        try:
+            await self.read_and_apply(r["driver_id"], r["connection_id"], r["region"], r["tesla_vehicle_id"],
+                                      r["vin"], None, now, request_path=False)
+            return 1
+        except Exception:  # noqa: BLE001 — one vehicle's failure never stops the batch
+            log.exception("scheduled read failed", extra={"vin_tail": r["vin"][-4:]})
+            return 0
 
     async def close_stale(self, batch: int = 100) -> int:
         await self.clock.sync()

@@ -38,6 +38,10 @@ class Rules:
     match_radius_m: float = 500.0
     ping_radius_m: float = 300.0
     same_plugin_move_m: float = 500.0
+    # poll scheduling of an open, charging session (ADR 0070)
+    charging_poll_s: float = 50.0
+    max_poll_gap_s: float = 600.0
+    budget_end_reserve: int = 10
 
 
 @dataclasses.dataclass
@@ -59,6 +63,7 @@ class Observation:
     fast_charger_present: bool | None = None
     lat: float | None = None
     lng: float | None = None
+    scheduled_start: dt.datetime | None = None  # scheduled charging (StartAt) still pending
 
     @property
     def klass(self) -> str:
@@ -82,7 +87,17 @@ class Observation:
                    fast_charger_brand=_text(cs.get("fast_charger_brand")),
                    fast_charger_type=_text(cs.get("fast_charger_type")),
                    fast_charger_present=cs.get("fast_charger_present"),
-                   lat=_float(lat), lng=_float(lng))
+                   lat=_float(lat), lng=_float(lng), scheduled_start=_scheduled_start(cs))
+
+
+def _scheduled_start(cs: dict[str, Any]) -> dt.datetime | None:
+    """Tesla's ``scheduled_charging_start_time`` (epoch s) while ``scheduled_charging_pending``."""
+    if not cs.get("scheduled_charging_pending"):
+        return None
+    epoch = _float(cs.get("scheduled_charging_start_time"))
+    if epoch is None or not math.isfinite(epoch) or epoch <= 0:
+        return None
+    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
 
 
 def _int(v: Any) -> int | None:
@@ -125,6 +140,36 @@ def next_poll_at(now: dt.datetime, mtf: float | None) -> dt.datetime:
     if mtf is None:
         return now + dt.timedelta(minutes=5)
     return now + dt.timedelta(minutes=min(10.0, max(2.0, mtf / 2)))
+
+
+def charging_poll_interval_s(mtf: float | None, budget_left: int | None, rules: Rules) -> float:
+    """Seconds to the next scheduled read of an open session that was just seen charging (ADR 0070).
+
+    The end of a session is the last read that saw it charging, so the cadence bounds the end error
+    of an unplug nobody can predict: ``charging_poll_s``. A long charge stretches it so that the
+    rest of the day's data budget lasts until the ETA (minus a reserve for the end), never beyond
+    the 10-minute maximum gap; when the ETA comes before the next read, the next read is ~30 s
+    before the ETA (never inside the dedup window), so a ``Complete`` end is bracketed."""
+    cadence = rules.charging_poll_s
+    if mtf is None or mtf <= 0:
+        return cadence
+    eta_s = mtf * 60.0
+    if budget_left is not None:
+        spare = budget_left - rules.budget_end_reserve
+        cadence = rules.max_poll_gap_s if spare <= 0 else max(cadence, eta_s / spare)
+    cadence = min(cadence, rules.max_poll_gap_s)
+    if eta_s < cadence:
+        cadence = max(eta_s - 30.0, rules.dedup_s + 1.0)
+    return cadence
+
+
+def scheduled_read_at(obs: Observation, now: dt.datetime, horizon_h: float = 24.0) -> dt.datetime | None:
+    """When to read a plugged-in car whose scheduled charging start is pending (a few seconds after
+    the start), or None. Such a car usually sleeps until then; only this one read is planned."""
+    start = obs.scheduled_start
+    if start is None or obs.klass != PAUSED or start <= now or start > now + dt.timedelta(hours=horizon_h):
+        return None
+    return start + dt.timedelta(seconds=5)
 
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
