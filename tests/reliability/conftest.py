@@ -52,6 +52,11 @@ class RelStack(Stack):
             self.overrides[name] = overrides
         self.start_one(name)
         self.wait_healthy([name], 60)
+        # "back" means the gateway serves it again: its channel reconnects with a backoff of ≤ 2 s
+        # (kit.clients.CHANNEL_OPTIONS); until then the edge answers 503 (a retryable answer)
+        def served() -> bool:
+            return httpx.get(self.gw() + "/readyz", timeout=5).json()["upstreams"].get(name) == "SERVING"
+        assert wait_for(served, 20), httpx.get(self.gw() + "/readyz", timeout=5).text
 
     def gw(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
