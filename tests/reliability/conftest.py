@@ -30,6 +30,13 @@ STRIPE_KEY = "sk_test_reliability"
 LIVE_WALLET = {"ENABLE_STRIPE_PAYOUTS": "true"}
 
 
+def pytest_collection_modifyitems(config, items):
+    """Everything in this package carries the ``reliability`` marker (``pytest -m reliability``)."""
+    for item in items:
+        if "tests/reliability/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.reliability)
+
+
 class RelStack(Stack):
     """``cli.stack.Stack`` plus per-process env overrides, so one process can be restarted in
     another mode (wallet live/mock) or with other settings while the rest keeps running."""
