@@ -83,7 +83,8 @@ async def rstack(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env.update({f"{s.upper()}_DATABASE_URL": pg_url(n) for s, n in names.items()})
     env.update({
-        "NERAVA_JWT_SECRET": SECRET, "ENV": "test", "LOG_LEVEL": "INFO", "GATEWAY_UPSTREAM_TIMEOUT_S": "10",
+        "NERAVA_JWT_SECRET": SECRET, "ENV": "test", "LOG_LEVEL": "INFO",
+        "GATEWAY_UPSTREAM_TIMEOUT_S": "30",  # CI hosts run at load 10+; the edge must not time out first
         "GATEWAY_RATE_LIMIT_ENABLED": "false", "TESLA_WAKE_RETRY_S": "0.1",
         "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_PAYOUT_WEBHOOK_SECRET": PAYOUT_SECRET,
         "STRIPE_WEBHOOK_SECRET": PLATFORM_SECRET, "STRIPE_TIMEOUT_SECONDS": "2",
