@@ -30,6 +30,13 @@ STRIPE_KEY = "sk_test_reliability"
 LIVE_WALLET = {"ENABLE_STRIPE_PAYOUTS": "true"}
 
 
+def pytest_collection_modifyitems(config, items):
+    """Everything in this package carries the ``reliability`` marker (``pytest -m reliability``)."""
+    for item in items:
+        if "tests/reliability/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.reliability)
+
+
 class RelStack(Stack):
     """``cli.stack.Stack`` plus per-process env overrides, so one process can be restarted in
     another mode (wallet live/mock) or with other settings while the rest keeps running."""
@@ -52,6 +59,11 @@ class RelStack(Stack):
             self.overrides[name] = overrides
         self.start_one(name)
         self.wait_healthy([name], 60)
+        # "back" means the gateway serves it again: its channel reconnects with a backoff of ≤ 2 s
+        # (kit.clients.CHANNEL_OPTIONS); until then the edge answers 503 (a retryable answer)
+        def served() -> bool:
+            return httpx.get(self.gw() + "/readyz", timeout=5).json()["upstreams"].get(name) == "SERVING"
+        assert wait_for(served, 20), httpx.get(self.gw() + "/readyz", timeout=5).text
 
     def gw(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
@@ -71,7 +83,8 @@ async def rstack(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env.update({f"{s.upper()}_DATABASE_URL": pg_url(n) for s, n in names.items()})
     env.update({
-        "NERAVA_JWT_SECRET": SECRET, "ENV": "test", "LOG_LEVEL": "INFO", "GATEWAY_UPSTREAM_TIMEOUT_S": "10",
+        "NERAVA_JWT_SECRET": SECRET, "ENV": "test", "LOG_LEVEL": "INFO",
+        "GATEWAY_UPSTREAM_TIMEOUT_S": "30",  # CI hosts run at load 10+; the edge must not time out first
         "GATEWAY_RATE_LIMIT_ENABLED": "false", "TESLA_WAKE_RETRY_S": "0.1",
         "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_PAYOUT_WEBHOOK_SECRET": PAYOUT_SECRET,
         "STRIPE_WEBHOOK_SECRET": PLATFORM_SECRET, "STRIPE_TIMEOUT_SECONDS": "2",

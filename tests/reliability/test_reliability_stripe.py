@@ -43,6 +43,17 @@ def live(rstack):
     rstack.restart("wallet", {})
 
 
+@pytest.fixture(autouse=True)
+def wallet_alive(live):
+    """A test that kills the wallet and fails before restarting it must not take the others down."""
+    yield
+    rstack = live[0]
+    if "wallet" not in rstack.procs or rstack.procs["wallet"].poll() is not None:
+        rstack.restart("wallet", LIVE)
+    live[2].post("/_sim/faults", json={"clear": True})
+    live[2].post("/_sim/events/hold", json={"hold": False})
+
+
 def admin_stub(rstack):
     ch = grpc.insecure_channel(rstack.grpc_addr("wallet"))
     return ch, wallet_pb2_grpc.WalletServiceStub(ch), (("authorization", f"Bearer {token('rel-ops', 'admin')}"),)

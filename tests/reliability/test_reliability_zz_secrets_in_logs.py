@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 PAN = "4242424242424242"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}")
 TESLA_TOKENS = re.compile(r"sim-at-[A-Za-z0-9_-]{10,}|sim-code-[A-Za-z0-9_-]{10,}|\b(?:NA|EU|CN)_[A-Za-z0-9_-]{30,}")
-CARDISH = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
+# a bare 13–19 digit run, or 4-digit groups split by spaces/dashes; never part of a longer token
+# (hex request ids, UUIDs, decimals)
+CARDISH = re.compile(r"(?<![\w-])(?<!\d\.)(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7})(?![\w-])(?!\.\d)")
 
 
 def luhn(digits: str) -> bool:
@@ -45,6 +47,8 @@ def pan_like(text: str) -> list[str]:
 def test_luhn_detector_finds_card_numbers_and_ignores_timestamps():
     assert pan_like(f'card "{PAN}" and 4242 4242 4242 4242') == [PAN, "4242 4242 4242 4242"]
     assert pan_like("ts=1763822400000 id=1492931520123457 t=2026-11-22T10:00:00.123456") == []
+    assert pan_like('"request_id": "c409979736564a66973562712470e516" key=credit:b5467693-0783-4268-b750-d1b9') == []
+    assert pan_like("card=5555-5555-5555-4444.") == ["5555-5555-5555-4444"]
 
 
 def test_no_token_secret_key_or_card_number_in_any_log(rstack):
