@@ -150,10 +150,13 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 def wrk_with_cpu(url: str, pids: Sequence[int], **kw) -> dict[str, float]:
     """``wrk`` plus the server processes' CPU time per request (µs): unlike req/s, CPU per request
     barely moves when a noisy neighbour takes cores away, so it is the steadier figure on a shared
-    host."""
-    before = cpu_seconds(pids)
+    host. ``cpu_us_per_req_by_pid`` breaks the total down per process."""
+    before = {pid: cpu_seconds([pid]) for pid in pids}
     out = wrk(url, **kw)
-    out["cpu_us_per_req"] = 1e6 * (cpu_seconds(pids) - before) / max(out["requests"], 1)
+    n = max(out["requests"], 1)
+    by_pid = {pid: 1e6 * (cpu_seconds([pid]) - t0) / n for pid, t0 in before.items()}
+    out["cpu_us_per_req"] = sum(by_pid.values())
+    out["cpu_us_per_req_by_pid"] = by_pid
     return out
 
 
