@@ -39,7 +39,7 @@ def build_usecases(config: TelemetryConfig, db: Database, clock=None, http=None)
                         http=http)
     rules = Rules(dedup_s=config.dedup_s, stale_minutes=config.stale_minutes,
                   pause_grace_minutes=config.pause_grace_minutes, reopen_window_minutes=config.reopen_window_minutes,
-                  max_session_hours=config.max_session_hours)
+                  max_session_hours=config.max_session_hours, trail_min_interval_s=config.trail_min_interval_s)
     budget = Budget(config.data_budget_per_day, config.data_budget_reserved, config.wake_budget_per_day)
     settings = Settings(client_id=config.tesla_client_id, api_base_url=config.api_base_url,
                         driver_app_url=config.driver_app_url, jwt_secret=config.jwt_secret,
@@ -47,7 +47,7 @@ def build_usecases(config: TelemetryConfig, db: Database, clock=None, http=None)
                         telemetry_hostname=config.telemetry_hostname, telemetry_ca=config.telemetry_ca)
     return TelemetryUseCases(db, clock=clock, cipher=TokenCipher(config.token_encryption_keys), tesla=tesla,
                              settings=settings, rules=rules, budget=budget, vin_hash_key=config.vin_hash_key,
-                             wake_retry_s=config.wake_retry_s)
+                             wake_retry_s=config.wake_retry_s, poll_cache_max_s=config.poll_cache_max_s)
 
 
 def session_ended_handler(uc: TelemetryUseCases, incentives: Upstream):
