@@ -45,6 +45,14 @@ _POLL_CONTEXT = (
                  .outerjoin(vs, vs.c.vin == v.c.vin)
                  .outerjoin(cs, sa.and_(cs.c.vin == v.c.vin, cs.c.session_end.is_(None))))
 )
+# Built once: a statement object reused with a bound parameter keeps SQLAlchemy's memoised cache key
+# and compiled form, instead of rebuilding and re-keying the query on every poll (profiled ≈ 7 %).
+_POLL_CONTEXT_BY_DRIVER = (
+    _POLL_CONTEXT.where(tc.c.driver_id == sa.bindparam("driver_id"), tc.c.status.in_(("active", "reauth_required")))
+    .order_by(sa.case((tc.c.status == "active", 0), else_=1), tc.c.updated_at.desc()).limit(1)
+)
+_STATE_BY_VIN = sa.select(vs).where(vs.c.vin == sa.bindparam("vin"))
+_OPEN_SESSION_BY_VIN = sa.select(cs).where(cs.c.vin == sa.bindparam("vin"), cs.c.session_end.is_(None))
 
 
 def new_id() -> str:
@@ -89,9 +97,7 @@ class TelemetryRepository:
         return TeslaStatus(connected=True, vehicle=vehicle)
 
     async def poll_context(self, conn: AsyncConnection, driver_id: str) -> dict[str, Any] | None:
-        q = _POLL_CONTEXT.where(tc.c.driver_id == driver_id, tc.c.status.in_(("active", "reauth_required")))
-        q = q.order_by(sa.case((tc.c.status == "active", 0), else_=1), tc.c.updated_at.desc()).limit(1)
-        return row_dict((await conn.execute(q)).first())
+        return row_dict((await conn.execute(_POLL_CONTEXT_BY_DRIVER, {"driver_id": driver_id})).first())
 
     async def connection(self, conn: AsyncConnection, connection_id: str) -> dict[str, Any] | None:
         return row_dict((await conn.execute(sa.select(tc).where(tc.c.id == connection_id))).first())
@@ -126,7 +132,7 @@ class TelemetryRepository:
         await self.db.insert_ignore(conn, vs, {"vin": vin}, index_elements=["vin"])
 
     async def vehicle_state(self, conn: AsyncConnection, vin: str) -> dict[str, Any] | None:
-        return row_dict((await conn.execute(sa.select(vs).where(vs.c.vin == vin))).first())
+        return row_dict((await conn.execute(_STATE_BY_VIN, {"vin": vin})).first())
 
     async def take_read_lease(self, conn: AsyncConnection, vin: str, owner: str, now: dt.datetime,
                               dedup_s: int, lease_s: int = 35) -> bool:
@@ -185,8 +191,7 @@ class TelemetryRepository:
 
     # ------------------------------------------------------------------ sessions
     async def open_session(self, conn: AsyncConnection, vin: str) -> dict[str, Any] | None:
-        return row_dict((await conn.execute(
-            sa.select(cs).where(cs.c.vin == vin, cs.c.session_end.is_(None)))).first())
+        return row_dict((await conn.execute(_OPEN_SESSION_BY_VIN, {"vin": vin})).first())
 
     async def session(self, conn: AsyncConnection, session_id: str) -> dict[str, Any] | None:
         return row_dict((await conn.execute(sa.select(cs).where(cs.c.id == session_id))).first())

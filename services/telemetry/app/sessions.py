@@ -33,6 +33,7 @@ from services.telemetry.domain import sessions as R
 log = logging.getLogger("telemetry.sessions")
 UTC = dt.timezone.utc
 TOPIC_SESSION_ENDED = "SessionEnded"
+_VS_KEYS = tuple(f"vs_{c.name}" for c in vs.c if c.name != "vin")  # the VIN state columns of a poll context
 
 
 def rfc3339(t: dt.datetime | None) -> str | None:
@@ -517,7 +518,7 @@ class SessionService:
 
     def _cached_from_context(self, ctx: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """The dedup hit: answered from the poll's one read, no further round trip."""
-        state = {k[3:]: v for k, v in ctx.items() if k.startswith("vs_")}
+        state = {k[3:]: ctx[k] for k in _VS_KEYS}
         if ctx.get("s_id") is not None:
             s = {"id": ctx["s_id"], "session_start": ctx["s_session_start"], "kwh_delivered": ctx["s_kwh_delivered"]}
             return self._charging(s, None, now, cached=True, state=state)
