@@ -49,6 +49,8 @@ def main() -> None:
     p.add_argument("--seconds", type=int, default=15)
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--gil", action="store_true", help="py-spy --gil: only samples holding the GIL")
+    p.add_argument("--variant", choices=["cache_hit", "tesla_read"], default="cache_hit",
+                   help="tesla_read: dedup off, every poll reads the simulator (one connection)")
     p.add_argument("--top", type=int, default=45)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "profile-p1"))
     a = p.parse_args()
@@ -58,25 +60,28 @@ def main() -> None:
     os.environ["BENCH_P1_DB"] = a.db
     out = pathlib.Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    with telemetry_db_env() as db_env, stackctl.running_stack({"TESLA_SIM_CLOCK_TTL_S": "3600", **db_env}) as stack:
+    env = {"TESLA_SIM_CLOCK_TTL_S": "3600"}
+    if a.variant == "tesla_read":
+        env.update({"POLL_DEDUP_S": "0", "TESLA_DATA_BUDGET_PER_DAY": "100000000", "TESLA_SIM_DATA_PER_MINUTE": "0"})
+    with telemetry_db_env() as db_env, stackctl.running_stack({**env, **db_env}) as stack:
         tok = stackctl.token("bench-driver-1")
         stackctl.connect_and_plug_in(stack, tok)
         url = stackctl.gateway_url(stack) + "/v1/charging-sessions/poll"
         hdr = {"Authorization": f"Bearer {tok}"}
         check_once(url, method="POST", body=BODY, headers=hdr)
-        if not check_once(url, method="POST", body=BODY, headers=hdr).get("cached"):
-            raise SystemExit("the poll is not answering from the dedup window")
+        if bool(check_once(url, method="POST", body=BODY, headers=hdr).get("cached")) != (a.variant == "cache_hit"):
+            raise SystemExit(f"the poll does not answer as the {a.variant} variant expects")
         spies = []
         for name in ("telemetry", "gateway"):
             cmd = [spy, "record", "--pid", str(stack.procs[name].pid), "--duration", str(a.seconds),
-                   "--format", "raw", "--rate", "200", "--output", str(out / f"{name}.{a.db}.collapsed")]
+                   "--format", "raw", "--rate", "200", "--output", str(out / f"{name}.{a.variant}.{a.db}.collapsed")]
             if a.gil:
                 cmd.append("--gil")
             spies.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         result: dict = {}
         load = threading.Thread(target=lambda: result.update(wrk_with_cpu(
             url, [stack.procs[n].pid for n in ("gateway", "telemetry")], method="POST", body=BODY,
-            headers=hdr, duration_s=a.seconds)))
+            headers=hdr, duration_s=a.seconds, connections=32 if a.variant == "cache_hit" else 1)))
         load.start()
         load.join()
         for s in spies:
@@ -84,7 +89,7 @@ def main() -> None:
     print(f"load: {result.get('rps', 0):.0f} req/s, server CPU {result.get('cpu_us_per_req', 0):.0f} µs/req")
     for name in ("telemetry", "gateway"):
         print(f"\n== {name} ({a.db}) ==")
-        print(summarise(out / f"{name}.{a.db}.collapsed", a.top))
+        print(summarise(out / f"{name}.{a.variant}.{a.db}.collapsed", a.top))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ def build_app(world: World | None = None) -> Starlette:
                            os.environ.get("TESLA_CLIENT_SECRET", DEFAULT_CLIENT_SECRET))
     if os.environ.get("TESLA_SIM_SEED", "demo") == "demo":
         world.seed_demo()
+    if os.environ.get("TESLA_SIM_DATA_PER_MINUTE"):  # benchmarks: 0 lifts the per-vehicle data rate limit
+        world.data_per_minute = int(os.environ["TESLA_SIM_DATA_PER_MINUTE"])
 
     def control(fn: Callable[[Request], Awaitable[Any]]):
         async def endpoint(request: Request) -> Response:

@@ -84,13 +84,15 @@ def test_size_is_bounded():
     assert len(cache) == 3 and cache.get("d0") is None and cache.get("d4") is not None
 
 
-def test_trail_points_expire_and_go_with_their_session():
+def test_trail_points_are_per_driver_survive_answer_changes_and_expire():
     mono = FakeMonotonic()
     cache = PollCache(2.0, monotonic=mono)
     cache.note_point("d1", "s1", TrailPoint(1.0, 2.0, NOW))
     assert cache.last_point("d1", "s1") == TrailPoint(1.0, 2.0, NOW)
     assert cache.last_point("d2", "s1") is None  # per driver
-    cache.invalidate(session="s1")
+    cache.invalidate(session="s1")  # e.g. a new observation: the trail itself did not change
+    assert cache.last_point("d1", "s1") == TrailPoint(1.0, 2.0, NOW)
+    cache.clear()
     assert cache.last_point("d1", "s1") is None
     cache.note_point("d1", "s1", TrailPoint(1.0, 2.0, NOW))
     mono.t += 2.5

@@ -124,7 +124,8 @@ class PollCache:
     # ------------------------------------------------------------------ invalidation
     def invalidate(self, *, driver: str | None = None, vin: str | None = None, session: str | None = None,
                    connection: str | None = None) -> None:
-        """Drop every entry matching any of the keys, and everything remembered about ``session``."""
+        """Drop every entry matching any of the keys. A session's remembered trail point stays: only a
+        trail write changes it (and replaces it), and it expires with ``max_s`` like everything else."""
         self._generation += 1
         self.invalidations += 1
         if driver is not None:
@@ -133,9 +134,6 @@ class PollCache:
             if key is not None:
                 for d in list(self._by[kind].get(key, ())):
                     self._drop(d)
-        if session is not None and self._trail:
-            for k in [k for k in self._trail if k[1] == session]:
-                del self._trail[k]
 
     def clear(self) -> None:
         self._generation += 1
