@@ -2,9 +2,9 @@
 
 Starts the real stack like the P1 figure (a driver connected through the Tesla simulator, plugged in,
 the dedup window held open by the frozen simulator clock), loads ``POST /v1/charging-sessions/poll``
-with wrk and records the telemetry and gateway processes with py-spy (``pip install py-spy``; it
-needs ptrace rights). Prints the functions with the largest inclusive share of samples per process
-and writes the collapsed stacks (flamegraph input) next to ``--out``.
+with wrk and records the telemetry and gateway processes with py-spy (``pip install -e '.[bench]'``;
+it needs ptrace rights). Prints the functions with the largest inclusive share of samples per process
+and writes the collapsed stacks (flamegraph input) under ``--out``.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def main() -> None:
     a = p.parse_args()
     spy = shutil.which("py-spy") or str(pathlib.Path(sys.executable).parent / "py-spy")
     if not os.path.exists(spy):
-        raise SystemExit("py-spy is not installed: pip install py-spy")
+        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
     os.environ["BENCH_P1_DB"] = a.db
     out = pathlib.Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
