@@ -98,10 +98,13 @@ def require_wrk() -> str:
 
 
 def wrk(url: str, *, method: str = "GET", body: str = "", headers: dict[str, str] | None = None,
-        duration_s: float = 5.0, connections: int = 32, threads: int = 1) -> dict[str, float]:
+        duration_s: float = 5.0, connections: int = 32, threads: int = 1,
+        timeout_s: float = 10.0) -> dict[str, float]:
     """One closed-loop wrk run; returns requests/s and latency percentiles (ms).
 
-    Any non-2xx answer or socket error fails the run: a benchmark of error pages measures nothing."""
+    Any non-2xx answer or socket error fails the run: a benchmark of error pages measures nothing.
+    ``timeout_s`` is wrk's per-request timeout (its default, 2 s, is reached on an oversubscribed
+    shared host while the servers are merely descheduled)."""
     hdrs = "\n".join(f"wrk.headers[{_lua_str(k)}] = {_lua_str(v)}" for k, v in (headers or {}).items())
     script = WRK_SCRIPT % {"method": _lua_str(method), "body": _lua_str(body) if body else "nil",
                            "headers": hdrs}
@@ -109,7 +112,8 @@ def wrk(url: str, *, method: str = "GET", body: str = "", headers: dict[str, str
         f.write(script)
     try:
         proc = subprocess.run([require_wrk(), "-t", str(threads), "-c", str(connections),
-                              "-d", f"{max(1, round(duration_s))}s", "-s", f.name, url],
+                              "-d", f"{max(1, round(duration_s))}s", "--timeout", f"{max(1, round(timeout_s))}s",
+                              "-s", f.name, url],
                               capture_output=True, text=True, timeout=duration_s + 60)
         if proc.returncode:
             raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
@@ -150,10 +154,13 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 def wrk_with_cpu(url: str, pids: Sequence[int], **kw) -> dict[str, float]:
     """``wrk`` plus the server processes' CPU time per request (µs): unlike req/s, CPU per request
     barely moves when a noisy neighbour takes cores away, so it is the steadier figure on a shared
-    host."""
-    before = cpu_seconds(pids)
+    host. ``cpu_us_per_req_by_pid`` breaks the total down per process."""
+    before = {pid: cpu_seconds([pid]) for pid in pids}
     out = wrk(url, **kw)
-    out["cpu_us_per_req"] = 1e6 * (cpu_seconds(pids) - before) / max(out["requests"], 1)
+    n = max(out["requests"], 1)
+    by_pid = {pid: 1e6 * (cpu_seconds([pid]) - t0) / n for pid, t0 in before.items()}
+    out["cpu_us_per_req"] = sum(by_pid.values())
+    out["cpu_us_per_req_by_pid"] = by_pid
     return out
 
 

@@ -176,6 +176,7 @@ class Gateway:
                     routes.append(r)
                     self._prepared.append((up, r))
         self.router = Router(routes)
+        self._metric_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def start(self) -> None:
         for up, r in self._prepared:
@@ -249,8 +250,15 @@ class Gateway:
             status = resp.status_code
             return resp
         finally:
-            HTTP_REQUESTS.labels(route_label, request.method, str(status)).inc()
-            HTTP_LATENCY.labels(route_label, request.method).observe(time.perf_counter() - started)
+            key = (route_label, request.method, status)
+            children = self._metric_children.get(key)
+            if children is None:  # prometheus' labels() is a locked lookup: bind once per key
+                children = (HTTP_REQUESTS.labels(route_label, request.method, str(status)),
+                            HTTP_LATENCY.labels(route_label, request.method))
+                if len(self._metric_children) < 4096:
+                    self._metric_children[key] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
             request_id_var.reset(token)
 
     def client_key(self, request: Request) -> str:

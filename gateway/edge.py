@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Answers are JSON: nothing may load from them, nobody may frame them.
@@ -36,9 +35,16 @@ def ascii_header_value(value: str) -> bool:
     return value.isascii() and all(32 <= ord(c) < 127 for c in value)
 
 
+_RAW_SECURITY_HEADERS = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+_RAW_CSP = (b"content-security-policy", API_CSP.encode("latin-1"))
+
+
 class SecurityHeaders:
     """Adds the security headers to every HTTP response (errors and CORS preflights included);
-    a response that sets its own ``content-security-policy`` (the docs page) keeps it."""
+    a response that sets its own ``content-security-policy`` (the docs page) keeps it.
+
+    Works on the raw ASGI header list (names are lower-case bytes there): one pass to see what the
+    response already has, then append — the per-request cost matters on the poll hot path."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,12 +56,14 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for key, value in SECURITY_HEADERS.items():
-                    if key not in headers:
-                        headers[key] = value
-                if "content-security-policy" not in headers:
-                    headers["content-security-policy"] = API_CSP
+                headers = list(message.get("headers") or ())
+                present = {k.lower() for k, _ in headers}
+                for raw in _RAW_SECURITY_HEADERS:
+                    if raw[0] not in present:
+                        headers.append(raw)
+                if _RAW_CSP[0] not in present:
+                    headers.append(_RAW_CSP)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

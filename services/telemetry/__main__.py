@@ -40,7 +40,8 @@ def build_usecases(config: TelemetryConfig, db: Database, clock=None, http=None)
                         http=http)
     rules = Rules(dedup_s=config.dedup_s, stale_minutes=config.stale_minutes,
                   pause_grace_minutes=config.pause_grace_minutes, reopen_window_minutes=config.reopen_window_minutes,
-                  max_session_hours=config.max_session_hours, charging_poll_s=config.charging_poll_s)
+                  max_session_hours=config.max_session_hours, charging_poll_s=config.charging_poll_s,
+                  trail_min_interval_s=config.trail_min_interval_s)
     budget = Budget(config.data_budget_per_day, config.data_budget_reserved, config.wake_budget_per_day)
     settings = Settings(client_id=config.tesla_client_id, api_base_url=config.api_base_url,
                         driver_app_url=config.driver_app_url, jwt_secret=config.jwt_secret,
@@ -50,7 +51,8 @@ def build_usecases(config: TelemetryConfig, db: Database, clock=None, http=None)
     push = PushSettings(end_hold_s=config.push_end_hold_s, gap_minutes=config.push_gap_minutes)
     return TelemetryUseCases(db, clock=clock, cipher=TokenCipher(config.token_encryption_keys), tesla=tesla,
                              settings=settings, rules=rules, budget=budget, vin_hash_key=config.vin_hash_key,
-                             wake_retry_s=config.wake_retry_s, push=push)
+                             wake_retry_s=config.wake_retry_s, push=push,
+                             poll_cache_max_s=config.poll_cache_max_s)
 
 
 def session_ended_handler(uc: TelemetryUseCases, incentives: Upstream):

@@ -44,6 +44,10 @@ class TelemetryConfig(ServiceConfig):
     push_gap_minutes: int = Field(10, alias="PUSH_GAP_MINUTES", ge=1)
     # rules (telemetry §3.1)
     dedup_s: int = Field(30, alias="POLL_DEDUP_S", ge=0)
+    # ADR 0085: how long a replica may answer polls from its in-process dedup cache (0 = off), and the
+    # minimum interval between two trail points at the same place (0 = append every device point)
+    poll_cache_max_s: float = Field(3.0, alias="POLL_CACHE_MAX_S", ge=0, le=30)
+    trail_min_interval_s: int = Field(30, alias="POLL_TRAIL_MIN_INTERVAL_S", ge=0)
     stale_minutes: int = Field(15, alias="STALE_SESSION_MINUTES", ge=1)
     pause_grace_minutes: int = Field(15, alias="PAUSE_GRACE_MINUTES", ge=0)
     reopen_window_minutes: int = Field(30, alias="REOPEN_WINDOW_MINUTES", ge=0)

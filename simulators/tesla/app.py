@@ -53,6 +53,8 @@ def build_app(world: World | None = None) -> Starlette:
     if os.environ.get("TESLA_SIM_SEED", "demo") == "demo":
         world.seed_demo()
     publisher = TelemetryPublisher()
+    if os.environ.get("TESLA_SIM_DATA_PER_MINUTE"):  # benchmarks: 0 lifts the per-vehicle data rate limit
+        world.data_per_minute = int(os.environ["TESLA_SIM_DATA_PER_MINUTE"])
 
     def control(fn: Callable[[Request], Awaitable[Any]], advance_all: bool | str = True):
         """``advance_all=False`` for calls that read or change no vehicle's state (vehicles are

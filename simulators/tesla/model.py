@@ -213,6 +213,7 @@ class World:
         self.billing: dict[str, dict[str, int]] = {}
         self.sessions: list[PlugIn] = []
         self.rate: dict[tuple[int, str, int], int] = {}
+        self.data_per_minute = DATA_PER_MINUTE  # per vehicle; 0 = no limit (TESLA_SIM_DATA_PER_MINUTE)
         self.telemetry_configs: dict[str, dict[str, Any]] = {}
         self.telemetry = TelemetrySink()
         self.authorize_account: str | None = None
@@ -621,7 +622,9 @@ class World:
     def rate_check(self, v: Vehicle, category: str) -> None:
         now = self.clock.now()
         minute = int(now.timestamp() // 60)
-        limit = DATA_PER_MINUTE if category == "data" else WAKES_PER_MINUTE
+        limit = self.data_per_minute if category == "data" else WAKES_PER_MINUTE
+        if limit <= 0:
+            return
         key = (v.id, category, minute)
         if self.rate.get(key, 0) >= limit:
             retry = 60 - int(now.timestamp()) % 60

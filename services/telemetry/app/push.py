@@ -123,6 +123,7 @@ class PushIngest:
                     values.update(self._state_values(obs, record.created_at))
                 last_unplugged = values.get("last_unplugged_at", row.last_unplugged_at)
                 await conn.execute(sa.update(vs).where(vs.c.vin == record.vin).values(**values))
+                self.repo.cache.changed(conn, vin=record.vin)  # ADR 0085: fresh push state changes T13's answer
                 if obs.klass in END_CLASSES and not self._end_due(fields, now):
                     open_ = await self.repo.open_session(conn, record.vin)
                     if open_ is not None:
@@ -133,6 +134,7 @@ class PushIngest:
                         last_unplugged_at=last_unplugged, end_reasons=P.end_reasons())
             else:
                 await conn.execute(sa.update(vs).where(vs.c.vin == record.vin).values(**values))
+                self.repo.cache.changed(conn, vin=record.vin)
                 outcome.applied = await self._late(conn, record, P.charging_at(fields, record))
             await self._watch_gap(conn, record.vin, now)
         return outcome

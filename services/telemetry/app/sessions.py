@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from kit import outbox as kout
 from kit.db import Database
 from services.telemetry.adapters.crypto import vin_hash
+from services.telemetry.adapters.pollcache import TrailPoint
 from services.telemetry.adapters.repository import TelemetryRepository, new_id
 from services.telemetry.adapters.tables import charging_sessions as cs
 from services.telemetry.adapters.tables import outbox_table
@@ -32,6 +33,7 @@ from services.telemetry.domain import sessions as R
 log = logging.getLogger("telemetry.sessions")
 UTC = dt.timezone.utc
 TOPIC_SESSION_ENDED = "SessionEnded"
+_VS_KEYS = tuple(f"vs_{c.name}" for c in vs.c if c.name != "vin")  # the VIN state columns of a poll context
 
 
 def rfc3339(t: dt.datetime | None) -> str | None:
@@ -261,8 +263,7 @@ class SessionService:
     async def poll(self, driver_id: str, lat: float | None, lng: float | None) -> dict[str, Any]:
         await self.clock.sync()
         now = self.clock.now()
-        async with self.repo.hot_read() as conn:
-            ctx = await self.repo.poll_context(conn, driver_id)
+        ctx = await self._poll_context(driver_id, now)
         if ctx is None:
             return {"session_active": False, "error": "no_tesla_connection"}
         if ctx["status"] != "active":
@@ -271,25 +272,69 @@ class SessionService:
             return {"session_active": False, "error": "no_vehicle_selected"}
         vin = ctx["vin"]
         if R.valid_point(lat, lng):
-            await self.add_trail_point(vin, driver_id, float(lat), float(lng), now)  # type: ignore[arg-type]
+            lat, lng = float(lat), float(lng)  # type: ignore[arg-type]
+            if not self._known_point(driver_id, ctx, lat, lng, now):
+                await self.add_trail_point(vin, driver_id, lat, lng, now)
         tele = ctx["vs_telemetry_at"]
         if tele is not None and now - tele <= dt.timedelta(minutes=10):
             return await self._cached(vin, now, telemetry=True)
         return await self.read_and_apply(driver_id, ctx["connection_id"], ctx["region"], ctx["tesla_vehicle_id"],
                                          vin, ctx, now, request_path=True)
 
+    def _dedup_hit(self, ctx: dict[str, Any], now: dt.datetime) -> bool:
+        """The context answers this poll from the dedup window (§3.2 step 4) without a Tesla read."""
+        if ctx["status"] != "active" or not ctx["vin"]:
+            return False
+        tele = ctx["vs_telemetry_at"]
+        if tele is not None and now - tele <= dt.timedelta(minutes=10):
+            return False
+        return self._recent(ctx, now)
+
+    async def _poll_context(self, driver_id: str, now: dt.datetime) -> dict[str, Any] | None:
+        """The poll's one read, or none at all while the in-process cache (ADR 0085) holds a context
+        that is still a dedup hit."""
+        cache = self.repo.cache
+        if cache.enabled:
+            ctx = cache.get(driver_id)
+            if ctx is not None:
+                if self._dedup_hit(ctx, now):
+                    return ctx
+                cache.drop(driver_id)
+        generation = cache.generation
+        async with self.repo.hot_read() as conn:
+            ctx = await self.repo.poll_context(conn, driver_id)
+        if ctx is not None and cache.enabled and self._dedup_hit(ctx, now):
+            cache.put(driver_id, ctx, generation)
+        return ctx
+
+    def _known_point(self, driver_id: str, ctx: dict[str, Any], lat: float, lng: float, now: dt.datetime) -> bool:
+        """ADR 0085: the cache remembers the session's last trail point and this one adds nothing."""
+        sid = ctx.get("s_id")
+        last = self.repo.cache.last_point(driver_id, sid) if sid else None
+        return last is not None and R.trail_point_redundant(last.lat, last.lng, last.ts, lat, lng, now,
+                                                            self.rules.trail_min_interval_s)
+
     async def add_trail_point(self, vin: str, driver_id: str, lat: float, lng: float, now: dt.datetime) -> str | None:
         async with self.db.transaction() as conn:
             s = await self.repo.open_session(conn, vin)
             if s is None or s["driver_id"] != driver_id:
                 return None
-            trail, jumped = R.append_trail(json.loads(s["location_trail"] or "[]"), lat, lng, now, _parse_ts)
-            values: dict[str, Any] = {"location_trail": json.dumps(trail)}
-            if jumped:
-                flags = set(json.loads(s["fraud_flags"] or "[]")) | {"location_jump"}
-                values["fraud_flags"] = json.dumps(sorted(flags))
-            await self.repo.update_session(conn, s["id"], values)
-            return s["id"]
+            old = json.loads(s["location_trail"] or "[]")
+            last = old[-1] if old else None
+            if last is not None and R.trail_point_redundant(last["lat"], last["lng"], _parse_ts(last["ts"]), lat, lng,
+                                                            now, self.rules.trail_min_interval_s):
+                point = TrailPoint(last["lat"], last["lng"], _parse_ts(last["ts"]))
+            else:
+                trail, jumped = R.append_trail(old, lat, lng, now, _parse_ts)
+                values: dict[str, Any] = {"location_trail": json.dumps(trail)}
+                if jumped:
+                    flags = set(json.loads(s["fraud_flags"] or "[]")) | {"location_jump"}
+                    values["fraud_flags"] = json.dumps(sorted(flags))
+                await self.repo.update_session(conn, s["id"], values)
+                point = TrailPoint(trail[-1]["lat"], trail[-1]["lng"], _parse_ts(trail[-1]["ts"])) if trail else None
+        if point is not None:
+            self.repo.cache.note_point(driver_id, s["id"], point)
+        return s["id"]
 
     def _recent(self, ctx: dict[str, Any], now: dt.datetime) -> bool:
         last = ctx.get("vs_last_read_at")
@@ -405,6 +450,7 @@ class SessionService:
                 if exc.rate_limited:
                     until = self.clock.now() + dt.timedelta(seconds=exc.retry_after_s or 60)
                     async with self.db.transaction() as conn:
+                        self.repo.cache.changed(conn, vin=vin)
                         await conn.execute(sa.update(vs).where(vs.c.vin == vin).values(rate_limited_until=until))
                     return ReadFailure("rate_limited")
                 if exc.vehicle_unavailable:
@@ -502,7 +548,7 @@ class SessionService:
 
     def _cached_from_context(self, ctx: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """The dedup hit: answered from the poll's one read, no further round trip."""
-        state = {k[3:]: v for k, v in ctx.items() if k.startswith("vs_")}
+        state = {k[3:]: ctx[k] for k in _VS_KEYS}
         if ctx.get("s_id") is not None:
             s = {"id": ctx["s_id"], "session_start": ctx["s_session_start"], "kwh_delivered": ctx["s_kwh_delivered"]}
             return self._charging(s, None, now, cached=True, state=state)

@@ -22,6 +22,7 @@ from kit import auth as kauth
 from kit import errors
 from kit.db import Database
 from services.telemetry.adapters.crypto import TokenCipher
+from services.telemetry.adapters.pollcache import PollCache
 from services.telemetry.adapters.repository import ConnectionWrites, TelemetryRepository, new_id
 from services.telemetry.adapters.tables import vehicle_states as vs
 from services.telemetry.adapters.tesla import TeslaClient, TeslaError
@@ -37,6 +38,7 @@ log = logging.getLogger("telemetry.usecases")
 TESLA_ISS = "https://auth.tesla.com/oauth2/v3/nts"
 STATE_TTL = dt.timedelta(minutes=10)
 DOMAIN = "telemetry.nerava"
+POLL_CACHE_MAX_S = 3.0  # ADR 0085; POLL_CACHE_MAX_S in the environment, 0 disables
 
 
 def _b64u(data: bytes) -> str:
@@ -101,12 +103,17 @@ class JwksCache:
 class TelemetryUseCases:
     def __init__(self, db: Database, *, clock, cipher: TokenCipher, tesla: TeslaClient, settings: Settings,
                  rules: R.Rules | None = None, budget: Budget | None = None, vin_hash_key: str = "dev-vin-hash-key",
-                 wake_retry_s: float = 5.0, dispatch_now=None, push: PushSettings | None = None) -> None:
+                 wake_retry_s: float = 5.0, dispatch_now=None, push: PushSettings | None = None,
+                 poll_cache_max_s: float = POLL_CACHE_MAX_S) -> None:
         self.db, self.clock, self.cipher, self.tesla, self.settings = db, clock, cipher, tesla, settings
         self.rules = rules or R.Rules()
-        self.repo = TelemetryRepository(db)
+        # ADR 0085: the poll's in-process dedup cache, told about every local write by the repositories
+        self.poll_cache = PollCache(poll_cache_max_s)
+        if self.poll_cache.enabled:
+            self.poll_cache.attach(db.engine)
+        self.repo = TelemetryRepository(db, self.poll_cache)
         self.connections = self.repo  # the original T1 name
-        self.writes = ConnectionWrites(db)
+        self.writes = ConnectionWrites(db, self.poll_cache)
         self.tokens = TokenService(db, self.repo, self.writes, cipher, tesla, clock)
         self.engine = SessionEngine(db, self.repo, self.rules, vin_hash_key)
         self.sessions = SessionService(db, self.repo, self.engine, self.tokens, tesla, clock, self.rules,

@@ -21,6 +21,8 @@ END_REASONS = frozenset({"complete", "unplugged", "stopped", "no_power", "manual
 EARTH_RADIUS_M = 6_371_000.0
 MAX_SPEED_M_S = 70.0
 TRAIL_CAP = 120
+# ADR 0085: a device point this close to the trail's last point, sooner than the minimum interval, adds nothing
+TRAIL_SAME_PLACE_M = 10.0
 
 
 def classify(charging_state: str | None) -> str:
@@ -42,6 +44,7 @@ class Rules:
     charging_poll_s: float = 50.0
     max_poll_gap_s: float = 600.0
     budget_end_reserve: int = 10
+    trail_min_interval_s: int = 30  # ADR 0085 (0 = append every device point)
 
 
 @dataclasses.dataclass
@@ -205,6 +208,22 @@ def append_trail(trail: list[dict[str, Any]], lat: float, lng: float, ts: dt.dat
             return trail, True
     trail = [*trail, {"lat": lat, "lng": lng, "ts": ts.isoformat()}]
     return trail[-TRAIL_CAP:], False
+
+
+def trail_point_redundant(last_lat: float, last_lng: float, last_ts: dt.datetime, lat: float, lng: float,
+                          ts: dt.datetime, min_interval_s: float) -> bool:
+    """ADR 0085: a device point at the same place (≤ 10 m) as the trail's last point and less than
+    ``min_interval_s`` after it is not appended — a parked car polling every few seconds would
+    otherwise fill the capped trail with copies. A point the jump rule would flag is never redundant."""
+    if min_interval_s <= 0:
+        return False
+    seconds = (ts - last_ts).total_seconds()
+    if seconds < 0 or seconds >= min_interval_s:
+        return False
+    dist = haversine_m(last_lat, last_lng, lat, lng)
+    if dist > TRAIL_SAME_PLACE_M:
+        return False
+    return dist == 0 or (seconds > 0 and dist / seconds <= MAX_SPEED_M_S)
 
 
 def connector_type(obs: Observation, charger_connectors: list[str] | None) -> str | None:
