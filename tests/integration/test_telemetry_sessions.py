@@ -250,6 +250,19 @@ async def test_421_wrong_region_resolves_stores_and_retries_once(h):
         ("na", 421), ("eu", 408)]
 
 
+async def test_421_on_the_vehicle_list_resolves_and_stores_the_region(h):
+    await h.connect("driver-r")
+    n = len((await h.sim.get("/_sim/requests")).json()["requests"])
+    await h.sim.post("/_sim/accounts/demo/region", json={"region": "eu"})
+    vehicles, _ = await h.uc.list_vehicles("driver-r")
+    assert vehicles, "the retried list reached the account in its new region"
+    async with h.db.read() as conn:
+        assert (await conn.execute(sa.select(tesla_connections.c.region))).scalar() == "eu"
+    reqs = (await h.sim.get("/_sim/requests")).json()["requests"][n:]
+    assert [(r["path"].split("/")[1], r["status"]) for r in reqs if r["path"].endswith("/vehicles")] == [
+        ("na", 421), ("eu", 200)]
+
+
 async def test_tesla_5xx_is_poll_failed_and_never_changes_the_connection(h):
     await h.connect("driver-f")
     await h.sim.post("/_sim/faults", json={"path": "vehicle_data", "status": 503, "count": 1})

@@ -121,6 +121,10 @@ class TelemetryRepository:
              .where(v.c.vin == vin, v.c.claim_active, v.c.connection_id != connection_id, tc.c.status == "active"))
         return (await conn.execute(q)).first() is not None
 
+    async def set_region(self, conn: AsyncConnection, connection_id: str, region: str) -> None:
+        """The Fleet API region a 421 pointed at, kept for the connection's next calls."""
+        await conn.execute(sa.update(tc).where(tc.c.id == connection_id).values(region=region))
+
     async def release_claims(self, conn: AsyncConnection, connection_id: str) -> None:
         self.cache.changed(conn, connection=connection_id)
         await conn.execute(sa.update(v).where(v.c.connection_id == connection_id, v.c.claim_active)

@@ -433,7 +433,7 @@ class SessionService:
                     except TeslaError:
                         return ReadFailure("poll_failed")
                     async with self.db.transaction() as conn:
-                        await conn.execute(sa.update(tc).where(tc.c.id == connection_id).values(region=region))
+                        await self.repo.set_region(conn, connection_id, region)
                     continue
                 if exc.status == 401:
                     return ReadFailure("token_expired")

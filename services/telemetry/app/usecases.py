@@ -329,23 +329,34 @@ class TelemetryUseCases:
             raise reauth_required()
         return row
 
-    async def _live_vehicles(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _access_token(self, connection_id: str) -> str:
+        """A usable Tesla access token, or the request-path errors the spec maps them to."""
         try:
-            token = await self.tokens.access_token(row["id"])
+            return await self.tokens.access_token(connection_id)
         except TokenExpired:
             raise reauth_required() from None
         except TeslaDown:
             raise tesla_unavailable() from None
+
+    async def _moved_region(self, connection_id: str, token: str, region: str) -> str:
+        """A 421 (wrong region): ask Tesla for the account's region and keep it (telemetry §4)."""
+        try:
+            region = await self.tesla.user_region(token, region)
+        except TeslaError:
+            raise tesla_unavailable() from None
+        async with self.db.transaction() as conn:
+            await self.repo.set_region(conn, connection_id, region)
+        return region
+
+    async def _live_vehicles(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        token = await self._access_token(row["id"])
         region = row["region"]
         for _ in range(2):
             try:
                 return await self.tesla.list_vehicles(token, region)
             except TeslaError as exc:
                 if exc.status == 421:
-                    try:
-                        region = await self.tesla.user_region(token, region)
-                    except TeslaError:
-                        raise tesla_unavailable() from None
+                    region = await self._moved_region(row["id"], token, region)
                     continue
                 if exc.status == 401:
                     raise reauth_required() from None
@@ -607,12 +618,7 @@ class TelemetryUseCases:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 25
         woke = False
-        try:
-            token = await self.tokens.access_token(row["id"])
-        except TokenExpired:
-            raise reauth_required() from None
-        except TeslaDown:
-            raise tesla_unavailable() from None
+        token = await self._access_token(row["id"])
         region = row["region"]
         while loop.time() < deadline:
             try:
@@ -640,7 +646,7 @@ class TelemetryUseCases:
                     await self.clock.sleep(min(exc.retry_after_s or 10, 30))
                     continue
                 if exc.status == 421:
-                    region = await self.tesla.user_region(token, region)
+                    region = await self._moved_region(row["id"], token, region)
                     continue
                 if exc.status == 401:
                     raise reauth_required() from None
@@ -662,12 +668,7 @@ class TelemetryUseCases:
             sel = await self.repo.selected_vehicle(conn, row["id"])
         if sel is None or not sel["vin"]:
             raise errors.FailedPrecondition("No vehicle selected", reason="NO_VIN")
-        try:
-            token = await self.tokens.access_token(row["id"])
-        except TokenExpired:
-            raise reauth_required() from None
-        except TeslaDown:
-            raise tesla_unavailable() from None
+        token = await self._access_token(row["id"])
         body = {"vins": [sel["vin"]], "config": {
             "hostname": self.settings.telemetry_hostname, "port": 443, "ca": self.settings.telemetry_ca or "-",
             "alert_types": ["service"],
