@@ -257,8 +257,25 @@ async def scratch_pg(prefix: str = "nerava_bench"):
             await admin.close()
 
 
-async def closed_loop(op: Callable, *, workers: int, duration_s: float) -> dict[str, float]:
-    """Run ``await op(worker_index, i)`` in ``workers`` concurrent loops for ``duration_s``; ops/s + latency."""
+def run_async(coro):
+    """Run a measurement's coroutine on uvloop, the event loop every service process runs on."""
+    import uvloop
+
+    return uvloop.run(coro)
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes (postmaster, backends, WAL writer, …) for CPU accounting."""
+    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+async def closed_loop(op: Callable, *, workers: int, duration_s: float,
+                      server_pids: Callable[[], Sequence[int]] | None = None) -> dict[str, float]:
+    """Run ``await op(worker_index, i)`` in ``workers`` concurrent loops for ``duration_s``; ops/s + latency.
+
+    With ``server_pids`` it also reports CPU per operation (µs): this process's (``client_cpu_us``)
+    and the server processes' (``server_cpu_us``), like ``wrk_with_cpu`` does for HTTP."""
     import asyncio
 
     latencies: list[float] = []
@@ -272,9 +289,27 @@ async def closed_loop(op: Callable, *, workers: int, duration_s: float) -> dict[
             latencies.append(time.perf_counter() - t0)
             i += 1
 
+    server0 = _cpu_by_pid(server_pids()) if server_pids else {}
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     await asyncio.gather(*(loop(w) for w in range(workers)))
     elapsed = time.perf_counter() - t0
     latencies.sort()
-    return {"ops_s": len(latencies) / elapsed, "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)], "ops": len(latencies)}
+    n = len(latencies)
+    out = {"ops_s": n / elapsed, "p50_ms": 1000 * latencies[n // 2],
+           "p99_ms": 1000 * latencies[int(n * 0.99)], "ops": n}
+    out["client_cpu_us"] = 1e6 * (time.process_time() - cpu0) / n
+    if server_pids:
+        server1 = _cpu_by_pid(server0)  # processes present at both ends (a backend may come and go)
+        out["server_cpu_us"] = 1e6 * sum(server1[p] - server0[p] for p in server1) / n
+    return out
+
+
+def _cpu_by_pid(pids) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds([pid])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out

@@ -3,7 +3,7 @@
 ``measure(workers, wallets, duration_s)`` makes a scratch database, applies the wallet's Alembic
 migrations, pre-creates ``wallets`` wallets and then runs ``WalletUseCases.credit`` — the code the
 ``Credit`` RPC runs — from ``workers`` concurrent tasks for ``duration_s`` seconds. Each credit has a
-fresh deterministic key (``grant:<uuid>``), as the incentives outbox sends them. After the run it
+fresh deterministic key (``grant:<run>-<worker>-<step>``), the shape of the incentives outbox's keys. After the run it
 checks that every credit was booked once (Σ balances = Σ credits, one journal per credit), so a
 broken fast path cannot look fast.
 
@@ -18,7 +18,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from bench.harness import closed_loop, scratch_pg
+from bench.harness import closed_loop, postgres_pids, run_async, scratch_pg
 
 AMOUNT = 100
 
@@ -45,8 +45,10 @@ async def measure(workers: int, wallets: int, duration_s: float, *, warmup: int 
                     {"driver_id": driver(n), "created_at": now, "updated_at": now} for n in range(wallets)])
             uc, _, _ = build(WalletConfig(ENV="test"), db, SystemClock())
 
+            run = uuid.uuid4().hex[:12]  # keys unique across runs; within one, by worker and step
+
             async def credit(w: int, i: int) -> None:
-                gid = str(uuid.uuid4())
+                gid = f"{run}-{w}-{i}"
                 out = await uc.credit(idempotency_key=f"grant:{gid}",
                                       driver_id=driver((w * 7919 + i * 104729) % wallets),
                                       amount_cents=AMOUNT, reference_type="campaign_grant", reference_id=gid,
@@ -56,7 +58,7 @@ async def measure(workers: int, wallets: int, duration_s: float, *, warmup: int 
 
             # warm-up (pool connections, prepared statements), then the timed closed loop
             await asyncio.gather(*(credit(w, -1 - k) for w in range(workers) for k in range(warmup)))
-            result = await closed_loop(credit, workers=workers, duration_s=duration_s)
+            result = await closed_loop(credit, workers=workers, duration_s=duration_s, server_pids=postgres_pids)
 
             booked = workers * warmup + result["ops"]
             async with db.read() as conn:
@@ -75,7 +77,7 @@ def main() -> None:
     ap.add_argument("--wallets", type=int, default=1000)
     ap.add_argument("--duration", type=float, default=5.0)
     a = ap.parse_args()
-    r = asyncio.run(measure(a.workers, a.wallets, a.duration))
+    r = run_async(measure(a.workers, a.wallets, a.duration))
     print(f"{r['ops_s']:.0f} credits/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  ({r['ops']} credits)")
 
 

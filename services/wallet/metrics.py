@@ -1,7 +1,7 @@
 """Wallet metrics (wallet spec §10)."""
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 PAYOUTS = Counter("wallet_payouts_total", "Payout state entries, by state.", ["state"])
 PAYOUT_OUTCOMES = Counter("wallet_payout_outcomes_total", "Transfer attempt outcomes.", ["outcome"])
@@ -13,3 +13,5 @@ UNKNOWN_PAYOUTS = Gauge("wallet_unknown_payouts", "Payouts in the unknown state 
 DEBT_CENTS = Gauge("wallet_debt_cents", "Σ driver debt in cents (set by the payout job).")
 BREAKER_OPEN = Gauge("wallet_payout_breaker_open", "1 while the payout breaker is not closed.")
 PAYOUT_MODE = Gauge("wallet_payout_mode", "1 for the active payout mode.", ["mode"])
+CREDIT_BATCH_SIZE = Histogram("wallet_credit_batch_size", "Credits booked per PostgreSQL round trip (group commit).",
+                              buckets=(1, 2, 4, 8, 16, 32, 64))

@@ -171,3 +171,83 @@ async def test_same_reference_under_many_keys_at_once_credits_once(env):
     refused = [r for r in results if isinstance(r, errors.AlreadyExists)]
     assert len(ok) == 1 and len(refused) == 7
     assert await count(env.db, journals) == 1
+
+
+@pytest.mark.postgres
+async def test_a_batch_that_fails_is_booked_credit_by_credit_and_only_the_bad_one_fails():
+    """Group commit (ADR 0076; PostgreSQL — SQLite books each credit alone): credits that arrive
+    together share one round trip and one commit. One credit the database refuses rolls its batch
+    back; the rest are then booked one by one."""
+    import datetime as dt
+
+    from services.wallet import metrics
+    from tests.conftest import create_database, drop_database, pg_url, require_postgres
+
+    await require_postgres()
+    name = await create_database("nerava_test_wallet_batch")
+    db, uc, *_ = await make_env(pg_url(name), CREDIT_BATCHES_IN_FLIGHT="1")
+    try:
+        def item(n: int, driver: str) -> dict:
+            return dict(key=f"grant:b{n}", request_hash="h", driver_id=driver, amount_cents=100,
+                        source="campaign_funding", reference_type="campaign_grant", reference_id=f"b{n}",
+                        description="d", campaign_name=None, sponsor_name=None, created_by="t",
+                        journal_id=f"00000000-0000-0000-0000-{n:012d}", now=dt.datetime.now(dt.timezone.utc),
+                        event_topic="WalletCredited", event_key=f"credit:b{n}", event_payload={"n": n})
+
+        def batches() -> tuple[float, float]:
+            s = {x.name: x.value for x in metrics.CREDIT_BATCH_SIZE.collect()[0].samples}
+            return s["wallet_credit_batch_size_count"], s["wallet_credit_batch_size_sum"]
+
+        count0, sum0 = batches()
+        # the first call takes the one slot; the next eight queue and go as one batch, whose last
+        # credit names a driver id longer than the column allows (the use case would refuse it first)
+        results = await asyncio.gather(
+            *(uc.repo.credit_pg(**item(n, f"bw{n % 3}")) for n in range(8)),
+            uc.repo.credit_pg(**item(8, "x" * 200)), return_exceptions=True)
+        count1, sum1 = batches()
+        assert (count1 - count0, sum1 - sum0) >= (2, 9)  # the batch of eight ran (and was rolled back)
+        assert [r["outcome"] for r in results[:8]] == ["credited"] * 8
+        assert "value too long" in str(results[8])
+        assert await count(db, journals) == 8
+        assert await count(db, outbox_table) == 8
+        assert sum([(await uc.get_balance(f"bw{d}")).wallet.balance_cents for d in range(3)]) == 800
+        await assert_ledger_invariant(db)
+    finally:
+        await db.dispose()
+        await drop_database(name)
+
+
+@pytest.mark.postgres
+async def test_the_credit_lookup_never_plans_a_sequential_scan_of_the_ledger():
+    """PL/pgSQL caches a generic plan per connection after five calls. 0003's ``key = … OR
+    reference …`` lookup got a sequential scan of ``journals`` when planned on a young table and kept
+    it, so every credit read the whole ledger (migration 0004). Every statement the function runs is
+    shown by auto_explain (sent to this client as notices): none may scan journals sequentially."""
+    import datetime as dt
+
+    import asyncpg
+
+    from tests.conftest import create_database, drop_database, pg_url, require_postgres
+
+    await require_postgres()
+    name = await create_database("nerava_test_wallet_plan")
+    db, uc, *_ = await make_env(pg_url(name))
+    await db.dispose()
+    conn = await asyncpg.connect(pg_url(name).replace("postgresql+asyncpg", "postgresql"))
+    try:
+        plans: list[str] = []
+        conn.add_log_listener(lambda _c, msg: plans.append(msg.message))
+        for stmt in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
+                     "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_level = notice"):
+            await conn.execute(stmt)
+        now = dt.datetime.now(dt.timezone.utc)
+        for n in range(8):  # past the five custom plans, so the cached generic plan runs too
+            await conn.fetchrow(uc.repo._CREDIT_SQL, f"grant:p{n}", "h", "d1", 100, "campaign_funding",
+                                "campaign_grant", f"p{n}", "d", None, None, "t", f"j{n}", now,
+                                "WalletCredited", f"credit:j{n}", "{}")
+        lookups = [p for p in plans if "request_hash" in p and "FROM journals" in p]
+        assert len(lookups) == 8, plans[:3]
+        assert not [p for p in plans if "Seq Scan on journals" in p]
+    finally:
+        await conn.close()
+        await drop_database(name)

@@ -68,7 +68,8 @@ class WalletUseCases:
                                   ENABLE_STRIPE_PAYOUTS=False)
         self.db, self.clock, self.config = db, clock, config
         self.policy = policy_from(config)
-        self.repo = WalletRepository(db)
+        self.repo = WalletRepository(db, credit_batch_max=config.credit_batch_max,
+                                     credit_batches_in_flight=config.credit_batches_in_flight)
         self.provider = provider
         self.live = config.live
         # set by the composition root: live payout execution (services.wallet.app.payouts)
