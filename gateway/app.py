@@ -17,15 +17,13 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
 from gateway import codec, pan_guard
 from gateway.docs import docs_routes
-from gateway.edge import API_CSP, SECURITY_HEADERS, SecurityHeaders, ascii_header_value, clean_request_id
+from gateway.edge import API_CSP, SECURITY_HEADERS, Edge, ascii_header_value, clean_request_id
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Route, Router, routes_for
 from kit import errors
@@ -402,7 +400,7 @@ class Gateway:
 
 
 def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
-              cors_origin_regex: str | None = None, docs_dir: pathlib.Path | None = None) -> Starlette:
+              cors_origin_regex: str | None = None, docs_dir: pathlib.Path | None = None) -> Edge:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -431,13 +429,6 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
         *docs_routes(docs_dir),
         StarletteRoute("/{path:path}", gw.handle, methods=methods + ["OPTIONS"]),
     ]
-    middleware = [
-        Middleware(SecurityHeaders),
-        Middleware(CORSMiddleware, allow_origins=cors_origins or [], allow_origin_regex=cors_origin_regex,
-                   allow_credentials=True, allow_methods=methods + ["OPTIONS"],
-                   allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
-                   expose_headers=["x-request-id", "retry-after"]),
-    ]
 
     async def lifespan(app):
         await gw.start()
@@ -456,5 +447,36 @@ def build_app(gw: Gateway, *, cors_origins: list[str] | None = None,
 
     from contextlib import asynccontextmanager
 
-    return Starlette(routes=routes, middleware=middleware, lifespan=asynccontextmanager(lifespan),
+    site = Starlette(routes=routes, lifespan=asynccontextmanager(lifespan),
                      exception_handlers={HTTPException: http_error, Exception: unexpected})
+    return Edge(ApiFastPath(gw, site), allow_origins=cors_origins or [], allow_origin_regex=cors_origin_regex,
+                allow_credentials=True, allow_methods=methods + ["OPTIONS"],
+                allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+                expose_headers=["x-request-id", "retry-after"])
+
+
+API_PREFIXES = ("/v1/", "/api/")
+
+
+class ApiFastPath:
+    """REST API paths go straight to ``Gateway.handle``, which routes them itself; the rest (health,
+    OpenAPI, the docs page, lifespan) is the Starlette app's. Starlette's router, endpoint wrapper and
+    exception middlewares would add nothing to an API call but their cost (P1, docs/performance.md);
+    an unexpected error still becomes the same JSON 500."""
+
+    def __init__(self, gw: Gateway, site: Starlette) -> None:
+        self.gw, self.site = gw, site
+
+    async def __call__(self, scope, receive, send) -> None:
+        # a path with a newline is no API route: the site's router answers it with its JSON 404
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIXES) or "\n" in scope["path"]:
+            await self.site(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.gw.handle(request)
+        except Exception as exc:  # noqa: BLE001 — the API's one place unexpected errors become a 500
+            log.exception("unhandled gateway error", exc_info=exc)
+            response = error_response(500, "Internal server error",
+                                      clean_request_id(request.headers.get("x-request-id")))
+        await response(scope, receive, send)
