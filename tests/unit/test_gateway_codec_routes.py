@@ -141,3 +141,50 @@ def test_every_rest_endpoint_of_the_spec_has_a_route(router):
     ]
     missing = [(m, p) for m, p in expected if router.match(m, p)[0] is None]
     assert missing == []
+
+
+# --- the flat-body fast path answers exactly like protobuf's ParseDict ---------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_FLAT_MESSAGES = [telemetry_pb2.PollChargingSessionRequest, telemetry_pb2.BackgroundPingRequest,
+                  wallet_pb2.RequestWithdrawalRequest, wallet_pb2.CreateAccountLinkRequest,
+                  clo_pb2.LinkCardRequest, incentives_pb2.CreateCampaignRequest]
+_values = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**60, max_value=2**60),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5),
+                    st.lists(st.integers(), max_size=2))
+
+
+def _keys(cls):
+    names = [f.name for f in cls.DESCRIPTOR.fields] + [f.json_name for f in cls.DESCRIPTOR.fields]
+    return st.sampled_from(names + ["unknown_key"])
+
+
+def _outcome(fn, cls, obj):
+    msg = cls()
+    try:
+        fn(obj, msg)
+    except codec.DecodeError as exc:
+        return ("error", str(exc))
+    return ("ok", msg.SerializeToString(deterministic=True))
+
+
+def _reference(obj, msg):
+    try:
+        codec.json_format.ParseDict(codec._normalise(obj, msg.DESCRIPTOR), msg, ignore_unknown_fields=True)
+    except codec.json_format.ParseError as exc:
+        raise codec.DecodeError(codec._clean_parse_error(str(exc))) from None
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), cls=st.sampled_from(_FLAT_MESSAGES))
+def test_flat_body_fast_path_matches_parse_dict(data, cls):
+    obj = data.draw(st.dictionaries(_keys(cls), _values, max_size=4))
+    assert _outcome(codec.from_json_obj, cls, obj) == _outcome(_reference, cls, obj)
+
+
+def test_flat_body_fast_path_takes_the_poll_body():
+    msg = telemetry_pb2.PollChargingSessionRequest()
+    assert codec._set_flat({"lat": 30.2672, "lng": -97, "request_id": "k"}, msg, msg.DESCRIPTOR)
+    assert (msg.lat, msg.lng, msg.request_id, msg.HasField("lat")) == (30.2672, -97.0, "k", True)
+    assert not codec._set_flat({"lat": True}, msg, msg.DESCRIPTOR)  # ParseDict words that error
