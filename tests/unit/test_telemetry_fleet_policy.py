@@ -198,4 +198,7 @@ def test_ground_truth_merges_pauses_shorter_than_the_grace_and_scoring_matches_b
     r = simulate.score(truth, detected, {"V1": "immediate"})
     assert (r["truth"], r["found"], r["extra"]) == (2, 1, 1)
     assert r["start_error_s"]["max"] == 20 and r["end_error_s"]["max"] == 60
+    assert r["end_over_60s_by_reason"] == {}  # 60 s is within the goal
+    late = [simulate.Detected("V1", T0, T0 + dt.timedelta(minutes=58), "unplugged")]
+    assert simulate.score(truth, late, {})["end_over_60s_by_reason"] == {"unplugged": 1}
     assert r["missed_examples"][0]["start"] == iso(80)
