@@ -382,7 +382,9 @@ class SessionService:
                         R.eta_window_s(result), left, self.rules))
                 applied = await self.engine.apply(conn, driver_id, vin, result, now, next_poll=next_poll,
                                                   last_unplugged_at=state["last_unplugged_at"] if state else None)
-                if applied.kind == "observed" and result.klass == R.PAUSED and result.scheduled_start is None:
+                # no open session (never opened, or just ended by the pause grace) and plugged in, stopped
+                if (applied.kind in ("observed", "ended") and result.klass == R.PAUSED
+                        and result.scheduled_start is None):
                     await self._plan_followup(conn, vin, result, now, state, trigger=request_path)
             return await self._answer(applied, result, now, request_path)
         return await self._failed(result, vin, owner, now, request_path)
