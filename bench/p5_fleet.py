@@ -23,8 +23,9 @@ def run(reps: int, quick: bool) -> list[Figure]:
     for rep in range(max(1, reps)):
         r = simulate(vehicles, hours, seed=rep + 1)
         reports.append({k: r[k] for k in ("seed", "patterns", "ratio_calls_per_session", "ratio_usd_per_session")}
-                       | {"service": {k: r["service"][k] for k in ("found_pct", "start_error_s", "end_error_s",
-                                                                   "cost", "extra", "wall_s", "by_pattern")},
+                       | {"service": {k: r["service"][k] for k in (
+                           "found_pct", "start_error_s", "end_error_s", "end_over_60s_by_reason", "cost", "extra",
+                           "wall_s", "by_pattern")},
                           "naive": {k: r["naive"][k] for k in ("found_pct", "start_error_s", "end_error_s", "cost")}})
         sv, nv = r["service"], r["naive"]
         s["found"].add(sv["found_pct"])

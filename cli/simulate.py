@@ -127,6 +127,7 @@ def score(truth: list[Truth], detected: list[Detected], patterns: dict[str, str]
         lst.sort(key=lambda d: d.start)
     used: set[int] = set()
     found, start_err, end_err, open_at_end = 0, [], [], 0
+    over_60: dict[str, int] = {}  # end error > 60 s (the P5 goal's threshold) by detected end reason
     per_pattern: dict[str, dict[str, Any]] = {}
     missed: list[dict[str, Any]] = []
     for t in sorted(truth, key=lambda x: (x.vin, x.start)):
@@ -154,6 +155,8 @@ def score(truth: list[Truth], detected: list[Detected], patterns: dict[str, str]
         else:
             ee = abs((t.end - match.end).total_seconds())
             end_err.append(ee)
+            if ee > 60:
+                over_60[match.reason or "open"] = over_60.get(match.reason or "open", 0) + 1
             pp["end"].append(ee)
     extra = [d for lst in by_vin.values() for d in lst if id(d) not in used]
 
@@ -165,6 +168,7 @@ def score(truth: list[Truth], detected: list[Detected], patterns: dict[str, str]
         "found_pct": round(100.0 * found / len(truth), 2) if truth else 100.0,
         "extra": len(extra), "open_at_end": open_at_end,
         "start_error_s": stats(start_err), "end_error_s": stats(end_err),
+        "end_over_60s_by_reason": dict(sorted(over_60.items())),
         "by_pattern": {k: {"truth": v["truth"], "found": v["found"], "start_p95_s": fs.percentile(v["start"], 95),
                            "end_p95_s": fs.percentile(v["end"], 95), "end_max_s": max(v["end"]) if v["end"] else None}
                        for k, v in sorted(per_pattern.items())},

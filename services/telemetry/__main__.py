@@ -41,6 +41,7 @@ def build_usecases(config: TelemetryConfig, db: Database, clock=None, http=None)
     rules = Rules(dedup_s=config.dedup_s, stale_minutes=config.stale_minutes,
                   pause_grace_minutes=config.pause_grace_minutes, reopen_window_minutes=config.reopen_window_minutes,
                   max_session_hours=config.max_session_hours, charging_poll_s=config.charging_poll_s,
+                  charging_sparse_gap_s=config.charging_sparse_gap_s, scheduler_tick_s=config.scheduler_interval_s,
                   trail_min_interval_s=config.trail_min_interval_s)
     budget = Budget(config.data_budget_per_day, config.data_budget_reserved, config.wake_budget_per_day)
     settings = Settings(client_id=config.tesla_client_id, api_base_url=config.api_base_url,

@@ -60,6 +60,9 @@ class TelemetryConfig(ServiceConfig):
     # poll scheduling (ADR 0070): the scheduler's own tick, and the read cadence of a charging session
     scheduler_interval_s: float = Field(15.0, alias="TELEMETRY_SCHEDULER_INTERVAL_S", gt=0)
     charging_poll_s: float = Field(50.0, alias="POLL_CHARGING_INTERVAL_S", ge=31)
+    # ADR 0072: a charge the data budget cannot read at that cadence to its end is read this sparsely
+    # while its end is far, and at the cadence for as long before the end as the budget pays for
+    charging_sparse_gap_s: float = Field(300.0, alias="POLL_CHARGING_SPARSE_GAP_S", ge=31, le=600)
     # mock mode: how long the simulator clock may be cached (0 = fetch on every request)
     sim_clock_ttl_s: float = Field(0.0, alias="TESLA_SIM_CLOCK_TTL_S", ge=0)
 

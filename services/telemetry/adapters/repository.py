@@ -167,6 +167,8 @@ class TelemetryRepository:
                 values[name] = value
         values["minutes_to_full"] = rules.minutes_to_full(obs)
         values["next_read_at"] = rules.scheduled_read_at(obs, read_at)
+        if obs.klass != rules.PAUSED:  # charging, unplugged, complete: a follow-up chain (ADR 0072) is over
+            values["followup_since"] = None
         if obs.klass == rules.UNPLUGGED:
             values["last_unplugged_at"] = obs.observed_at
         self.cache.changed(conn, vin=vin)
@@ -174,6 +176,11 @@ class TelemetryRepository:
         if owner is not None:
             values.update(read_lease_until=None, read_lease_owner=None)
         await conn.execute(stmt.values(**values))
+
+    async def plan_followup(self, conn: AsyncConnection, vin: str, at: dt.datetime | None,
+                            since: dt.datetime) -> None:
+        """ADR 0072: the next follow-up read of a plugged-in, stopped car (None: the chain is over)."""
+        await conn.execute(sa.update(vs).where(vs.c.vin == vin).values(next_read_at=at, followup_since=since))
 
     # ------------------------------------------------------------------ budget
     async def reserve(self, conn: AsyncConnection, vin: str, day: str, category: str, limit: int) -> bool:

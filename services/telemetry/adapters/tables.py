@@ -79,6 +79,9 @@ vehicle_states = sa.Table(
     sa.Column("push_fields", sa.Text),
     # a read the scheduler makes without an open session: a scheduled charging start (StartAt)
     sa.Column("next_read_at", _TS()),
+    # since when the car has been seen plugged in and not charging without an open session: the
+    # bounded follow-up reads (ADR 0072) grow with it and stop after a window
+    sa.Column("followup_since", _TS()),
     sa.Index("ix_vehicle_states_next_read_at", "next_read_at"),
 )
 

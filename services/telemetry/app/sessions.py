@@ -379,11 +379,28 @@ class SessionService:
                 if result.klass in (R.CHARGING, R.PAUSED):  # a pause may end or resume at any moment
                     left = self.budget.data_per_day - (await self.repo.usage(conn, vin, day)).get("data", 0)
                     next_poll = now + dt.timedelta(seconds=R.charging_poll_interval_s(
-                        R.minutes_to_full(result), left, self.rules))
+                        R.eta_window_s(result), left, self.rules))
                 applied = await self.engine.apply(conn, driver_id, vin, result, now, next_poll=next_poll,
                                                   last_unplugged_at=state["last_unplugged_at"] if state else None)
+                # no open session (never opened, or just ended by the pause grace) and plugged in, stopped
+                if (applied.kind in ("observed", "ended") and result.klass == R.PAUSED
+                        and result.scheduled_start is None):
+                    await self._plan_followup(conn, vin, result, now, state, trigger=request_path)
             return await self._answer(applied, result, now, request_path)
         return await self._failed(result, vin, owner, now, request_path)
+
+    async def _plan_followup(self, conn, vin: str, obs: R.Observation, now: dt.datetime,
+                             state: dict[str, Any] | None, trigger: bool) -> None:
+        """ADR 0072: a plugged-in car seen stopped without an open session (and no scheduled start) is
+        read again at growing intervals for a bounded time, so a charge that starts or resumes after
+        the trigger's read is found. A new trigger (the driver's app) after the window, or any read
+        after the chain's last one, starts a new chain."""
+        since = state.get("followup_since") if state else None
+        window = dt.timedelta(seconds=self.rules.followup_window_s)
+        if since is None or (trigger and now - since >= window) or (
+                now - since > window + dt.timedelta(seconds=self.rules.followup_max_s)):  # not part of that chain
+            since = now
+        await self.repo.plan_followup(conn, vin, R.followup_read_at(obs, now, since, self.rules), since)
 
     async def _wait_for_read(self, vin: str, started: dt.datetime) -> None:
         loop = asyncio.get_running_loop()
@@ -614,7 +631,8 @@ class SessionService:
                 await self.repo.update_session(conn, s["id"], {"poll_lease_until": None}, open_only=False)
 
     async def _claim_reads(self, now: dt.datetime, batch: int) -> list[dict[str, Any]]:
-        """Claim due ``vehicle_states.next_read_at`` (a pending scheduled start) of claimed VINs: the
+        """Claim due ``vehicle_states.next_read_at`` (a pending scheduled start, or a follow-up read of a
+        plugged-in, stopped car, ADR 0072) of claimed VINs: the
         claim clears the column (conditional), so two replicas never read the same car for it."""
         async with self.db.transaction() as conn:
             pick = (sa.select(vs.c.vin, tc.c.driver_id, tc.c.id.label("connection_id"), tc.c.region,

@@ -44,6 +44,14 @@ class Rules:
     charging_poll_s: float = 50.0
     max_poll_gap_s: float = 600.0
     budget_end_reserve: int = 10
+    approach_lead_s: float = 15.0  # the approach read: this long before the earliest ETA (ADR 0072)
+    charging_sparse_gap_s: float = 300.0  # budget-bound charge: the gap while its end is far (ADR 0072)
+    scheduler_tick_s: float = 15.0  # TELEMETRY_SCHEDULER_INTERVAL_S: the granularity of scheduled reads
+    # bounded follow-up reads of a plugged-in, stopped car without an open session (ADR 0072)
+    followup_first_s: float = 60.0
+    followup_growth: float = 0.5
+    followup_max_s: float = 300.0
+    followup_window_s: float = 1800.0
     trail_min_interval_s: int = 30  # ADR 0085 (0 = append every device point)
 
 
@@ -145,25 +153,74 @@ def next_poll_at(now: dt.datetime, mtf: float | None) -> dt.datetime:
     return now + dt.timedelta(minutes=min(10.0, max(2.0, mtf / 2)))
 
 
-def charging_poll_interval_s(mtf: float | None, budget_left: int | None, rules: Rules) -> float:
-    """Seconds to the next scheduled read of an open session that was just seen charging (ADR 0070).
+def eta_window_s(obs: Observation | None) -> tuple[float, float] | None:
+    """When the car expects to reach its charge limit, as an interval of seconds from the read, or None.
+    ``minutes_to_full_charge`` is whole minutes (±30 s) and ``time_to_full_charge`` hours to two
+    decimals (±18 s); both given, the interval is their intersection (ADR 0072). A charging car that
+    reports 0 minutes is under 30 s from its limit."""
+    if obs is None:
+        return None
+    bounds = []
+    m, h = obs.minutes_to_full_charge, obs.time_to_full_charge
+    if m is not None and m > 0:
+        bounds.append(((m - 0.5) * 60.0, (m + 0.5) * 60.0))
+    if h is not None and h > 0:
+        bounds.append((h * 3600.0 - 18.0, h * 3600.0 + 18.0))
+    if not bounds:
+        # charging with both reported as 0: the rounding says under 30 s (a car at its limit that has
+        # not switched to Complete yet); both missing: unknown
+        if obs.klass == CHARGING and m == 0 and not h:
+            return 0.0, 30.0
+        return None
+    lo, hi = max(b[0] for b in bounds), min(b[1] for b in bounds)
+    if lo > hi:  # the two disagree: the union
+        lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    return max(0.0, lo), max(0.0, hi)
+
+
+def charging_poll_interval_s(eta: tuple[float, float] | None, budget_left: int | None, rules: Rules) -> float:
+    """Seconds to the next scheduled read of an open session that was just seen charging (ADR 0070, 0072).
 
     The end of a session is the last read that saw it charging, so the cadence bounds the end error
-    of an unplug nobody can predict: ``charging_poll_s``. A long charge stretches it so that the
-    rest of the day's data budget lasts until the ETA (minus a reserve for the end), never beyond
-    the 10-minute maximum gap; when the ETA comes before the next read, the next read is ~30 s
-    before the ETA (never inside the dedup window), so a ``Complete`` end is bracketed."""
+    of an unplug nobody can predict: ``charging_poll_s``. When the rest of the day's data budget
+    (minus ``budget_end_reserve`` for the end) cannot pay for that cadence until the ETA, the budget
+    is split: reads every ``charging_sparse_gap_s`` while the end is far, then the base cadence for as
+    long before the end as the rest pays for (where both a ``Complete`` end and, the longer a charge
+    runs, an unplug are likelier); when even the sparse gap cannot last, the budget is spread evenly,
+    never beyond the 10-minute maximum gap. The reads are spaced to land on the *approach read*,
+    ``approach_lead_s`` before the earliest the car can reach its limit (``eta``, see
+    ``eta_window_s``): that read still sees it charging, and from there the car is read again as
+    soon as the dedup window allows until it reports ``Complete`` — a ``Complete`` end is bracketed
+    within about one dedup window plus a scheduler tick, whatever the budget did mid-charge."""
     cadence = rules.charging_poll_s
-    if mtf is None or mtf <= 0:
+    if eta is None:
         return cadence
-    eta_s = mtf * 60.0
-    if budget_left is not None:
-        spare = budget_left - rules.budget_end_reserve
-        cadence = rules.max_poll_gap_s if spare <= 0 else max(cadence, eta_s / spare)
+    floor = rules.dedup_s + 1.0
+    approach = eta[0] - rules.approach_lead_s
+    if approach <= floor:
+        return floor
+    spare = None if budget_left is None else budget_left - rules.budget_end_reserve
+    if spare is not None and spare <= 0:
+        # into the reserve: it is for the end — evenly over what is left, two units kept for the
+        # approach and the read that sees the end
+        cadence = max(cadence, approach / max(1, budget_left - 2))
+    elif spare is not None and approach / spare > cadence:
+        # the budget cannot pay for the base cadence until the ETA: dense reads (the base cadence) for
+        # the last ``dense`` seconds before the approach read, sparse reads before that — the split
+        # that spends exactly the spare budget, recomputed at every read (ADR 0072)
+        # (a scheduled read happens on the scheduler's first tick at or after it is due: a gap costs
+        # its planned length rounded up to the tick)
+        tick = rules.scheduler_tick_s
+        base = math.ceil(cadence / tick) * tick if tick > 0 else cadence
+        sparse = min(rules.charging_sparse_gap_s, rules.max_poll_gap_s)
+        dense = (spare - approach / sparse) / (1.0 / base - 1.0 / sparse) if sparse > base else 0.0
+        if dense <= 0:  # not even the sparse gap lasts: spread the budget evenly (≤ the maximum gap)
+            cadence = min(rules.max_poll_gap_s, approach / spare)
+        elif dense >= sparse and approach - dense > cadence:
+            return max(floor, min(sparse, approach - dense))  # the sparse part, never past the dense part
+        # else the dense part (a split that small is the last minutes: the end reserve pays the rest)
     cadence = min(cadence, rules.max_poll_gap_s)
-    if eta_s < cadence:
-        cadence = max(eta_s - 30.0, rules.dedup_s + 1.0)
-    return cadence
+    return max(floor, approach / math.ceil(approach / cadence))
 
 
 def scheduled_read_at(obs: Observation, now: dt.datetime, horizon_h: float = 24.0) -> dt.datetime | None:
@@ -173,6 +230,28 @@ def scheduled_read_at(obs: Observation, now: dt.datetime, horizon_h: float = 24.
     if start is None or obs.klass != PAUSED or start <= now or start > now + dt.timedelta(hours=horizon_h):
         return None
     return start + dt.timedelta(seconds=5)
+
+
+def followup_read_at(obs: Observation, now: dt.datetime, since: dt.datetime | None,
+                     rules: Rules) -> dt.datetime | None:
+    """The next follow-up read of a car seen plugged in but not charging, with no open session and no
+    pending scheduled start (ADR 0072), or None. A trigger (the app's ping at a charger, a scheduled
+    read) found the car ``Stopped``/``NoPower``: charging may start or resume any moment (a DC stall
+    in the first seconds, a charger that needs a retry), and nothing else would read the car again.
+    ``since`` is when this plugged-in, stopped streak was first seen (None: now). The gap grows with
+    the time already waited — ``followup_first_s``, then ``followup_growth`` × the wait so far, never
+    past ``followup_max_s`` — and the chain stops ``followup_window_s`` after ``since``: a bounded
+    number of reads (9 with the defaults) that the no-session budget (§3.6) still caps."""
+    if obs.klass != PAUSED or obs.scheduled_start is not None:
+        return None
+    waited = max(0.0, (now - (since or now)).total_seconds())
+    if waited >= rules.followup_window_s:
+        return None
+    gap = min(rules.followup_max_s, max(rules.followup_first_s, waited * rules.followup_growth))
+    gap = max(gap, rules.dedup_s + 1.0)
+    if waited + gap > rules.followup_window_s:
+        return None
+    return now + dt.timedelta(seconds=gap)
 
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
