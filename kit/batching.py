@@ -78,7 +78,11 @@ class Coalescer(Generic[T, R]):
                 raise RuntimeError(f"run_batch returned {len(results)} results for {len(batch)} items")
         except BaseException as exc:  # noqa: BLE001 — delivered to every caller of the batch
             for _, future in batch:
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):  # the batch itself was cancelled (shutdown)
+                    future.cancel()
+                else:
                     future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
