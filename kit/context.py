@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import contextvars
-import uuid
+import uuid_utils
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """A time-ordered UUIDv7 in hex: unique, sortable in logs, and ≈ 10× cheaper than ``uuid4``."""
+    return uuid_utils.uuid7().hex
 
 
 def current_request_id() -> str | None:

@@ -251,3 +251,41 @@ async def test_the_credit_lookup_never_plans_a_sequential_scan_of_the_ledger():
     finally:
         await conn.close()
         await drop_database(name)
+
+
+@pytest.mark.postgres
+async def test_a_batch_with_a_replay_and_a_reused_reference_answers_each_like_a_lone_credit():
+    """Batches skip the key/reference lookup (migration 0005): a replayed key or a reused reference
+    fails the batch's journal INSERT, and the one-by-one retry answers replay and 409 as before."""
+    from services.wallet import metrics
+    from tests.conftest import create_database, drop_database, pg_url, require_postgres
+
+    await require_postgres()
+    name = await create_database("nerava_test_wallet_batch_replay")
+    db, uc, *_ = await make_env(pg_url(name), CREDIT_BATCHES_IN_FLIGHT="1")
+    try:
+        first = await grant(uc, "grant:old", driver="rb", amount=300, ref="old")
+
+        def batches() -> float:
+            return {x.name: x.value for x in metrics.CREDIT_BATCH_SIZE.collect()[0].samples}[
+                "wallet_credit_batch_size_sum"]
+
+        before = batches()
+        results = await asyncio.gather(
+            grant(uc, "grant:lead", driver="rb", amount=100),          # takes the slot alone
+            grant(uc, "grant:new1", driver="rb", amount=100),          # these four form one batch
+            grant(uc, "grant:old", driver="rb", amount=300, ref="old"),  # replay of a committed key
+            grant(uc, "grant:other", driver="rc", amount=50, ref="old"),  # reference taken: 409
+            grant(uc, "grant:new2", driver="rc", amount=100),
+            return_exceptions=True)
+        assert batches() - before >= 5  # the four went as a batch (then one by one)
+        assert not results[0]["replayed"] and not results[1]["replayed"] and not results[4]["replayed"]
+        assert results[2]["replayed"] and results[2]["journal_id"] == first["journal_id"]
+        assert isinstance(results[3], errors.AlreadyExists)
+        assert (await uc.get_balance("rb")).wallet.balance_cents == 500
+        assert (await uc.get_balance("rc")).wallet.balance_cents == 100
+        assert await count(db, journals) == 4
+        await assert_ledger_invariant(db)
+    finally:
+        await db.dispose()
+        await drop_database(name)

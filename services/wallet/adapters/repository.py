@@ -121,6 +121,9 @@ class WalletRepository:
     # concurrent twin won a unique index and the caller should simply call again.
     _CREDIT_SQL = ("SELECT outcome, result, request_hash, balance_after_cents, debt_repaid_cents FROM "
                    "wallet_credit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+    # in a batch the key/reference lookup is skipped (migration 0005): a replay or a reused reference
+    # fails the journal INSERT instead, and the one-by-one retry (checked) answers it
+    _CREDIT_BATCH_SQL = _CREDIT_SQL[:-1] + ", p_check => false)"
 
     async def credit_pg(self, *, key: str, request_hash: str, driver_id: str, amount_cents: int, source: str,
                         reference_type: str, reference_id: str, description: str, campaign_name: str | None,
@@ -135,14 +138,15 @@ class WalletRepository:
         """Book a batch of credits in one implicit transaction: one round trip, one commit.
 
         The calls run in driver order, so every batch takes wallet row locks in the same order. Any
-        failure (a twin's unique violation, a deadlock, a lost connection) rolls the whole batch back;
-        then each credit is booked on its own, where a failure belongs to that credit alone."""
+        failure (a replayed key or a reused reference — the batch skips that lookup —, a twin's unique
+        violation, a deadlock, a lost connection) rolls the whole batch back; then each credit is
+        booked on its own, checked, where a failure belongs to that credit alone."""
         if len(items) == 1:
             return [await self._credit_one(items[0])]
         order = sorted(range(len(items)), key=lambda i: items[i][2])
         try:
             async with self.db.driver_connection() as conn:
-                rows = await conn.fetchmany(self._CREDIT_SQL, [items[i] for i in order])
+                rows = await conn.fetchmany(self._CREDIT_BATCH_SQL, [items[i] for i in order])
         except Exception as exc:  # noqa: BLE001 — nothing of the batch was committed; retry one by one
             log.info("credit batch of %d rolled back (%s); booking each on its own", len(items),
                      type(exc).__name__)
