@@ -48,10 +48,19 @@ class Push:
     async def drain(self, consumer: FleetTelemetryConsumer | None = None) -> None:
         """Handle everything the broker holds for the durable (redeliveries included)."""
         c = consumer or self.consumer
+        loop = asyncio.get_running_loop()
+        # A record nak'd with a delay is, until the broker redelivers it, neither pending nor awaiting
+        # an ack; so "drained" also needs a quiet spell longer than the longest backoff (on a loaded
+        # host the fetch timeout alone did not cover it, and a redelivery was missed).
+        quiet_s = 3 * max(self.settings.backoff_s, default=0.2)
+        last_work = loop.time()
         for _ in range(400):
             n = await c.run_once()
+            if n:
+                last_work = loop.time()
             info = await c.js.consumer_info(self.settings.stream, self.settings.durable)
-            if n == 0 and info.num_pending == 0 and info.num_ack_pending == 0:
+            if (n == 0 and info.num_pending == 0 and info.num_ack_pending == 0
+                    and loop.time() - last_work >= quiet_s):
                 return
         raise AssertionError("the consumer did not drain")
 
