@@ -116,7 +116,7 @@ class WalletRepository:
         return (await conn.execute(sa.select(journals).where(journals.c.idempotency_key == key))).first()
 
     # One service credit in one round trip (PostgreSQL): the wallet_credit() function of migrations
-    # 0003/0004 books it atomically; see ADR 0075. Concurrent credits share a round trip and a commit
+    # 0003–0005 books it atomically; see ADR 0075. Concurrent credits share a round trip and a commit
     # (group commit, ADR 0076). Returns the function's row as a dict; outcome 'race' means a
     # concurrent twin won a unique index and the caller should simply call again.
     _CREDIT_SQL = ("SELECT outcome, result, request_hash, balance_after_cents, debt_repaid_cents FROM "
@@ -147,8 +147,10 @@ class WalletRepository:
         try:
             async with self.db.driver_connection() as conn:
                 rows = await conn.fetchmany(self._CREDIT_BATCH_SQL, [items[i] for i in order])
-        except Exception as exc:  # noqa: BLE001 — nothing of the batch was committed; retry one by one
-            log.info("credit batch of %d rolled back (%s); booking each on its own", len(items),
+        except Exception as exc:  # noqa: BLE001 — the batch rolled back (or, with the connection lost
+            # at commit, its outcome is unknown): book one by one; each credit is idempotent on its
+            # key, so a credit the batch did commit answers as a replay
+            log.info("credit batch of %d failed (%s); booking each on its own", len(items),
                      type(exc).__name__)
             return await asyncio.gather(*(self._credit_one(item) for item in items), return_exceptions=True)
         out: list[dict | BaseException] = [{}] * len(items)
