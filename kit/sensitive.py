@@ -27,6 +27,11 @@ FORBIDDEN_KEYS = frozenset({
 
 # A run of digits where single spaces or dashes may separate the digits.
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
+# Identifiers that are not card numbers but can hold dash-joined digit runs: a UUID (8-4-4-4-12 hex,
+# or its 32-hex form). About 1 random UUID in 440 has a Luhn-valid 13–19 digit run across its dashes,
+# which refused a driver's own card id. A PAN is 13–19 digits, so it is never a whole UUID.
+_UUID_TOKEN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                         r"[0-9a-fA-F]{12}|[0-9a-fA-F]{32})(?![0-9A-Za-z])")
 
 
 def normalise_key(key: str) -> str:
@@ -51,7 +56,9 @@ def luhn_valid(digits: str) -> bool:
 
 def contains_pan(text: str) -> bool:
     """True when ``text`` holds a Luhn-valid run of 13–19 digits (a maximal run, where single
-    spaces or dashes may separate the digits)."""
+    spaces or dashes may separate the digits) outside UUID-shaped identifiers."""
+    if "-" in text or len(text) >= 32:
+        text = _UUID_TOKEN.sub("#", text)  # '#' joins nothing: the digits around stay separate runs
     for match in _DIGIT_RUN.finditer(text):
         digits = re.sub(r"[ -]", "", match.group())
         if 13 <= len(digits) <= 19 and luhn_valid(digits):

@@ -274,3 +274,17 @@ def test_pan_guard():
     assert find_sensitive({"nested": [{"Card-Number": "x"}]})
     assert find_sensitive({"CVV": "123"}) and find_sensitive({"security code": 1})
     assert not find_sensitive({"fidel_card_id": "fidel_mock_ab12"})
+
+
+def test_pan_guard_never_takes_a_uuid_for_a_card_number():
+    # this UUID's digits, joined across its dashes, form a Luhn-valid 16-digit run
+    looks_like_one = "84920371-5523-4800-9f1c-0a2b3c4d5e6f"
+    assert contains_pan("84920371-5523-4800")  # the same digits alone are a card number
+    for text in (looks_like_one, looks_like_one.replace("-", ""), f"/v1/clo/cards/{looks_like_one}",
+                 f'{{"card_id": "{looks_like_one}"}}'):
+        assert not contains_pan(text), text
+    # a PAN next to a UUID is still a PAN
+    assert contains_pan(f"{looks_like_one} 4111 1111 1111 1111")
+    assert contains_pan(f"4111111111111111-{looks_like_one}")
+    import uuid
+    assert not any(contains_pan(str(uuid.uuid4())) or contains_pan(uuid.uuid4().hex) for _ in range(5000))
