@@ -23,13 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 
+from cli.stack import stop_process
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_tcp(port: int, timeout_s: float = 20.0) -> None:
@@ -59,12 +55,7 @@ def process(args: Sequence[str], *, env: dict[str, str] | None = None, port: int
                 raise
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         if log:
             out.close()
 

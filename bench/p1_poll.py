@@ -24,8 +24,9 @@ import os
 import statistics
 
 from bench import stackctl
-from bench.harness import (PG_ADMIN_DB, PG_HOST, PG_PORT, PG_USER, Figure, check_once, free_port, interleave,
-                           process, wrk_with_cpu)
+from bench.harness import (PG_ADMIN_DB, PG_HOST, PG_PORT, PG_USER, Figure, check_once, interleave, process,
+                           wrk_with_cpu)
+from cli.stack import free_port
 
 BODY = json.dumps({"lat": 30.3979, "lng": -97.7044})
 

@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from cli import fleet_scenario as fs
+from cli.stack import stop_process
 
 UTC = dt.timezone.utc
 DAY0 = dt.datetime(2026, 3, 2, tzinfo=UTC)  # a UTC midnight: the Fleet API budget day
@@ -228,12 +229,7 @@ def simulator_process(url: str | None):
             time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -173,14 +173,7 @@ class Stack:
 
     def stop_one(self, name: str, timeout_s: float = 10.0) -> int | None:
         proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return proc.returncode if proc else None
-        proc.send_signal(signal.SIGTERM)
-        try:
-            return proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return proc.wait()
+        return stop_process(proc, timeout_s) if proc is not None else None
 
     def kill_one(self, name: str) -> None:
         proc = self.procs.pop(name, None)
@@ -200,3 +193,15 @@ class Stack:
             for n, p in self.ports.simulators.items():
                 out[f"{n} simulator"] = f"http://127.0.0.1:{p}"
         return out
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float = 10.0) -> int:
+    """SIGTERM (graceful shutdown), then SIGKILL if it is still running after ``timeout_s``."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()

@@ -37,19 +37,8 @@ async def test_a_charge_that_stalls_before_the_apps_ping_and_resumes_later_is_fo
     """ADR 0072: a DC plug-in stops charging within seconds, the app's ping reads it ``Stopped`` (no
     session, no scheduled start) and charging resumes minutes later: only the bounded follow-up
     reads of a plugged-in, stopped car find it."""
-    charger = fs.Charger("sim-ch-00000", 30.3, -97.7, True, 150.0, "Tesla")
-    plan = fs.VehiclePlan(0, "acc000000", "sim-driver-000000", fs.vin_for(0), 30.35, -97.75, 40.0, 90, "pause_resume")
-    plan.steps = [{"after_s": 300, "action": "drive_to", "params": {"lat": charger.lat, "lng": charger.lng}},
-                  {"after_s": 600, "action": "plug_in", "params": {"dc": True, "power_kw": 150.0,
-                                                                     "fast_charger_type": "Tesla"}},
-                  {"after_s": 620, "action": "stop", "params": {}},
-                  {"after_s": 600 + 20 + 330, "action": "resume", "params": {}},
-                  {"after_s": 1800, "action": "unplug", "params": {}}]
-    plan.pings = [(640.0, charger.lat, charger.lng)]
-    scn = fs.Scenario(1, 1.0, [charger], [plan])
-
-    raw = await simulate.run_service(scn, simulate.INPROCESS, database_url)
-    service = simulate.summarize([raw], {plan.vin: plan.pattern})
+    raw, service = await _dc_stop_and_resume(database_url, battery=40.0, stop_s=620, resume_s=600 + 20 + 330,
+                                             unplug_s=1800, ping_s=640.0)
 
     assert service["truth"] == 1 and service["found"] == 1 and service["extra"] == 0
     # the start is the first read that saw it charging after the resume (the 20 s before the stall were
@@ -63,21 +52,29 @@ async def test_a_charge_that_stalls_before_the_apps_ping_and_resumes_later_is_fo
 async def test_a_charge_that_resumes_after_the_pause_grace_ended_the_session_is_found(database_url):
     """ADR 0072: the pause grace ends a session `stopped` while the car stays plugged in; when charging
     resumes later, the follow-up reads planned at that end find the new session (§2: a new one)."""
-    charger = fs.Charger("sim-ch-00000", 30.3, -97.7, True, 150.0, "Tesla")
-    plan = fs.VehiclePlan(0, "acc000000", "sim-driver-000000", fs.vin_for(0), 30.35, -97.75, 30.0, 90, "pause_resume")
-    plan.steps = [{"after_s": 300, "action": "drive_to", "params": {"lat": charger.lat, "lng": charger.lng}},
-                  {"after_s": 600, "action": "plug_in", "params": {"dc": True, "power_kw": 150.0,
-                                                                     "fast_charger_type": "Tesla"}},
-                  {"after_s": 700, "action": "stop", "params": {}},
-                  {"after_s": 700 + 17 * 60, "action": "resume", "params": {}},
-                  {"after_s": 2700, "action": "unplug", "params": {}}]
-    plan.pings = [(620.0, charger.lat, charger.lng)]
-    scn = fs.Scenario(1, 1.0, [charger], [plan])
-
-    raw = await simulate.run_service(scn, simulate.INPROCESS, database_url)
-    service = simulate.summarize([raw], {plan.vin: plan.pattern})
+    _, service = await _dc_stop_and_resume(database_url, battery=30.0, stop_s=700, resume_s=700 + 17 * 60,
+                                           unplug_s=2700, ping_s=620.0)
 
     assert service["truth"] == 2 and service["found"] == 2 and service["extra"] == 0
     assert service["ended_reasons"] == {"stopped": 1, "unplugged": 1}
     assert service["start_error_s"]["max"] <= 90  # the resume: within the first follow-up gaps
     assert service["end_error_s"]["max"] <= 75
+
+
+async def _dc_stop_and_resume(database_url: str, *, battery: float, stop_s: float, resume_s: float,
+                              unplug_s: float, ping_s: float):
+    """One car: drives to a Supercharger, plugs in at 600 s, stops charging at ``stop_s`` while
+    plugged in, resumes at ``resume_s``, unplugs at ``unplug_s``; the app pings once at ``ping_s``.
+    Returns the service's raw run and its score."""
+    charger = fs.Charger("sim-ch-00000", 30.3, -97.7, True, 150.0, "Tesla")
+    plan = fs.VehiclePlan(0, "acc000000", "sim-driver-000000", fs.vin_for(0), 30.35, -97.75, battery, 90,
+                          "pause_resume")
+    plan.steps = [{"after_s": 300, "action": "drive_to", "params": {"lat": charger.lat, "lng": charger.lng}},
+                  {"after_s": 600, "action": "plug_in", "params": {"dc": True, "power_kw": 150.0,
+                                                                     "fast_charger_type": "Tesla"}},
+                  {"after_s": stop_s, "action": "stop", "params": {}},
+                  {"after_s": resume_s, "action": "resume", "params": {}},
+                  {"after_s": unplug_s, "action": "unplug", "params": {}}]
+    plan.pings = [(ping_s, charger.lat, charger.lng)]
+    raw = await simulate.run_service(fs.Scenario(1, 1.0, [charger], [plan]), simulate.INPROCESS, database_url)
+    return raw, simulate.summarize([raw], {plan.vin: plan.pattern})

@@ -38,6 +38,8 @@ _SELECT = sa.select(*_WALLET_COLUMNS)
 
 log = logging.getLogger(__name__)
 
+_DRIVER_ARG = 2  # position of driver_id in a credit's argument tuple ($3 of wallet_credit)
+
 
 def _to_domain(row) -> Wallet:
     return Wallet(**{c.name: getattr(row, c.name) for c in _WALLET_COLUMNS})
@@ -143,7 +145,7 @@ class WalletRepository:
         booked on its own, checked, where a failure belongs to that credit alone."""
         if len(items) == 1:
             return [await self._credit_one(items[0])]
-        order = sorted(range(len(items)), key=lambda i: items[i][2])
+        order = sorted(range(len(items)), key=lambda i: items[i][_DRIVER_ARG])
         try:
             async with self.db.driver_connection() as conn:
                 rows = await conn.fetchmany(self._CREDIT_BATCH_SQL, [items[i] for i in order])
