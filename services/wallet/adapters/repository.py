@@ -38,7 +38,7 @@ _SELECT = sa.select(*_WALLET_COLUMNS)
 
 log = logging.getLogger(__name__)
 
-_DRIVER_ARG = 2  # position of driver_id in a credit's argument tuple ($3 of wallet_credit)
+_HASH_ARG = 1  # position of the request hash in a credit's argument tuple ($2 of wallet_credit)
 
 
 def _to_domain(row) -> Wallet:
@@ -123,9 +123,11 @@ class WalletRepository:
     # concurrent twin won a unique index and the caller should simply call again.
     _CREDIT_SQL = ("SELECT outcome, result, request_hash, balance_after_cents, debt_repaid_cents FROM "
                    "wallet_credit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
-    # in a batch the key/reference lookup is skipped (migration 0005): a replay or a reused reference
-    # fails the journal INSERT instead, and the one-by-one retry (checked) answers it
-    _CREDIT_BATCH_SQL = _CREDIT_SQL[:-1] + ", p_check => false)"
+    # a batch is booked set-based (migration 0006, ADR 0077): the same arguments as arrays, one element
+    # per credit; no key/reference lookup — a replay or a reused reference fails the journal INSERT
+    # instead, and the one-by-one retry (checked) answers it
+    _CREDIT_BATCH_SQL = ("SELECT credit_balance_after_cents, credit_debt_repaid_cents FROM wallet_credit_batch("
+                         "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
 
     async def credit_pg(self, *, key: str, request_hash: str, driver_id: str, amount_cents: int, source: str,
                         reference_type: str, reference_id: str, description: str, campaign_name: str | None,
@@ -137,28 +139,26 @@ class WalletRepository:
                                            journal_id, now, event_topic, event_key, payload))
 
     async def _credit_batch(self, items: list[tuple]) -> list[dict | BaseException]:
-        """Book a batch of credits in one implicit transaction: one round trip, one commit.
+        """Book a batch of credits in one statement: one round trip, one commit.
 
-        The calls run in driver order, so every batch takes wallet row locks in the same order. Any
-        failure (a replayed key or a reused reference — the batch skips that lookup —, a twin's unique
-        violation, a deadlock, a lost connection) rolls the whole batch back; then each credit is
-        booked on its own, checked, where a failure belongs to that credit alone."""
+        ``wallet_credit_batch`` locks the batch's wallets in driver order (so every batch takes them in
+        the same order) and books the credits in the order given. Any failure (a replayed key or a
+        reused reference — the batch skips that lookup —, a twin's unique violation, a lost connection)
+        rolls the whole batch back; then each credit is booked on its own, checked, where a failure
+        belongs to that credit alone."""
         if len(items) == 1:
             return [await self._credit_one(items[0])]
-        order = sorted(range(len(items)), key=lambda i: items[i][_DRIVER_ARG])
         try:
             async with self.db.driver_connection() as conn:
-                rows = await conn.fetchmany(self._CREDIT_BATCH_SQL, [items[i] for i in order])
+                rows = await conn.fetch(self._CREDIT_BATCH_SQL, *map(list, zip(*items)))
         except Exception as exc:  # noqa: BLE001 — the batch rolled back (or, with the connection lost
             # at commit, its outcome is unknown): book one by one; each credit is idempotent on its
             # key, so a credit the batch did commit answers as a replay
             log.info("credit batch of %d failed (%s); booking each on its own", len(items),
                      type(exc).__name__)
             return await asyncio.gather(*(self._credit_one(item) for item in items), return_exceptions=True)
-        out: list[dict | BaseException] = [{}] * len(items)
-        for row, i in zip(rows, order):
-            out[i] = dict(row)
-        return out
+        return [{"outcome": "credited", "request_hash": item[_HASH_ARG], "balance_after_cents": balance,
+                 "debt_repaid_cents": repaid} for item, (balance, repaid) in zip(items, rows, strict=True)]
 
     async def _credit_one(self, item: tuple) -> dict:
         import asyncpg
