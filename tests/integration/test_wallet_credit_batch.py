@@ -97,7 +97,8 @@ def test_a_batch_books_exactly_what_credit_by_credit_books():
             for prefix in (batch_prefix, single_prefix):
                 await seed(conn, prefix, wallets)
             batch = [credit_args(batch_prefix, n, w, a) for n, (w, a) in enumerate(credits)]
-            answers = await conn.fetch(WalletRepository._CREDIT_BATCH_SQL, *map(list, zip(*batch)))
+            answers = await conn.fetch(WalletRepository._CREDIT_BATCH_SQL,
+                                       WalletRepository.batch_json(batch))
             singles = []
             async with conn.transaction():
                 for n, (w, a) in enumerate(credits):
@@ -167,7 +168,8 @@ async def test_the_batch_reaches_wallets_and_journals_by_index_whatever_the_stat
             await conn.execute(stmt)
         for b in range(8):  # more than five calls: the cached generic plans run too
             batch = [credit_args(f"plan{b}", n, n % 4, 100) for n in range(6)]
-            await conn.fetch(WalletRepository._CREDIT_BATCH_SQL, *map(list, zip(*batch)))
+            await conn.fetch(WalletRepository._CREDIT_BATCH_SQL,
+                                       WalletRepository.batch_json(batch))
         updates = [p for p in plans if "Update on wallets" in p]
         assert len(updates) == 8, plans[:3]
         scans = [p for p in plans if re.search(r"Seq Scan on (wallets|journals|postings|outbox)\b", p)]

@@ -123,11 +123,14 @@ class WalletRepository:
     # concurrent twin won a unique index and the caller should simply call again.
     _CREDIT_SQL = ("SELECT outcome, result, request_hash, balance_after_cents, debt_repaid_cents FROM "
                    "wallet_credit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
-    # a batch is booked set-based (migration 0006, ADR 0077): the same arguments as arrays, one element
-    # per credit; no key/reference lookup — a replay or a reused reference fails the journal INSERT
-    # instead, and the one-by-one retry (checked) answers it
-    _CREDIT_BATCH_SQL = ("SELECT credit_balance_after_cents, credit_debt_repaid_cents FROM wallet_credit_batch("
-                         "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+    # a batch is booked set-based (migration 0006, ADR 0077): one JSON object per credit, keyed by the
+    # function's parameter names; no key/reference lookup — a replay or a reused reference fails the
+    # journal INSERT instead, and the one-by-one retry (checked) answers it
+    _CREDIT_BATCH_SQL = ("SELECT credit_balance_after_cents, credit_debt_repaid_cents "
+                         "FROM wallet_credit_batch($1::jsonb)")
+    CREDIT_FIELDS = ("key", "hash", "driver", "amount", "source", "reference_type", "reference_id", "description",
+                     "campaign", "sponsor", "created_by", "journal_id", "now", "event_topic", "event_key",
+                     "event_payload")  # a credit's argument tuple, in wallet_credit()'s order
 
     async def credit_pg(self, *, key: str, request_hash: str, driver_id: str, amount_cents: int, source: str,
                         reference_type: str, reference_id: str, description: str, campaign_name: str | None,
@@ -150,7 +153,7 @@ class WalletRepository:
             return [await self._credit_one(items[0])]
         try:
             async with self.db.driver_connection() as conn:
-                rows = await conn.fetch(self._CREDIT_BATCH_SQL, *map(list, zip(*items)))
+                rows = await conn.fetch(self._CREDIT_BATCH_SQL, self.batch_json(items))
         except Exception as exc:  # noqa: BLE001 — the batch rolled back (or, with the connection lost
             # at commit, its outcome is unknown): book one by one; each credit is idempotent on its
             # key, so a credit the batch did commit answers as a replay
@@ -159,6 +162,10 @@ class WalletRepository:
             return await asyncio.gather(*(self._credit_one(item) for item in items), return_exceptions=True)
         return [{"outcome": "credited", "request_hash": item[_HASH_ARG], "balance_after_cents": balance,
                  "debt_repaid_cents": repaid} for item, (balance, repaid) in zip(items, rows, strict=True)]
+
+    @classmethod
+    def batch_json(cls, items: list[tuple]) -> str:
+        return orjson.dumps([dict(zip(cls.CREDIT_FIELDS, item)) for item in items]).decode()
 
     async def _credit_one(self, item: tuple) -> dict:
         import asyncpg

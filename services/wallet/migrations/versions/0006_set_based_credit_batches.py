@@ -38,15 +38,13 @@ down_revision: Union[str, Sequence[str], None] = '0005'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-# Same parameters as wallet_credit(), one array element per credit; the result rows come back in the
-# arrays' order. All arrays have the batch's length (unnest pads a shorter one with NULLs, which the
-# NOT NULL columns refuse).
+# The batch is a JSON array with one object per credit, keyed by wallet_credit()'s parameter names
+# without the p_ (``amount``, ``driver``, ``now``, …; see WalletRepository.CREDIT_FIELDS); the result
+# rows come back in the array's order. JSON because asyncpg encodes sixteen text[] parameters at
+# ≈ 20 µs of client CPU per credit and a JSON text at ≈ 5 (P4); jsonb is parsed once per call.
+# A missing key is NULL, which the NOT NULL columns refuse.
 BATCH_FUNCTION = """
-CREATE FUNCTION wallet_credit_batch(
-    p_keys text[], p_hashes text[], p_drivers text[], p_amounts bigint[], p_sources text[],
-    p_reference_types text[], p_reference_ids text[], p_descriptions text[], p_campaigns text[],
-    p_sponsors text[], p_created_bys text[], p_journal_ids text[], p_nows timestamptz[],
-    p_event_topics text[], p_event_keys text[], p_event_payloads text[])
+CREATE FUNCTION wallet_credit_batch(p_credits jsonb)
 RETURNS TABLE (credit_balance_after_cents bigint, credit_debt_repaid_cents bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -59,13 +57,15 @@ DECLARE
     v_wanted bigint;
 BEGIN
     FOR attempt IN 1..2 LOOP
-        SELECT count(*), (SELECT count(DISTINCT d) FROM unnest(p_drivers) AS d)
+        SELECT count(*), (SELECT count(DISTINCT e ->> 'driver') FROM jsonb_array_elements(p_credits) AS e)
           INTO v_locked, v_wanted
-          FROM (SELECT 1 FROM wallets w WHERE w.driver_id = ANY (p_drivers)
+          FROM (SELECT 1 FROM wallets w
+                 WHERE w.driver_id IN (SELECT e ->> 'driver' FROM jsonb_array_elements(p_credits) AS e)
                  ORDER BY w.driver_id FOR UPDATE) AS l;
         EXIT WHEN v_locked = v_wanted;
         INSERT INTO wallets (driver_id, created_at, updated_at)
-          SELECT DISTINCT d, p_nows[1], p_nows[1] FROM unnest(p_drivers) AS d ORDER BY d
+          SELECT DISTINCT ON (t.driver) t.driver, t.now, t.now FROM jsonb_to_recordset(p_credits) AS t(driver text, now timestamptz)
+           ORDER BY t.driver
           ON CONFLICT (driver_id) DO NOTHING;
     END LOOP;
     IF v_locked <> v_wanted THEN
@@ -75,9 +75,10 @@ BEGIN
     RETURN QUERY
     WITH c AS (
         SELECT t.*, (sum(t.amount) OVER (PARTITION BY t.driver ORDER BY t.ord))::bigint AS upto
-          FROM unnest(p_keys, p_hashes, p_drivers, p_amounts, p_sources, p_reference_types, p_reference_ids,
-                      p_descriptions, p_campaigns, p_sponsors, p_created_bys, p_journal_ids, p_nows,
-                      p_event_topics, p_event_keys, p_event_payloads)
+          FROM ROWS FROM (jsonb_to_recordset(p_credits) AS (
+                   key text, hash text, driver text, amount bigint, source text, reference_type text,
+                   reference_id text, description text, campaign text, sponsor text, created_by text,
+                   journal_id text, now timestamptz, event_topic text, event_key text, event_payload text))
                WITH ORDINALITY AS t(key, hash, driver, amount, source, rtype, rid, descr, campaign, sponsor,
                                     created_by, jid, at, topic, ekey, payload, ord)
     ), s AS (
@@ -129,8 +130,6 @@ END
 $fn$
 """
 
-BATCH_ARGS = ("text[], text[], text[], bigint[], text[], text[], text[], text[], text[], text[], text[], text[], "
-              "timestamptz[], text[], text[], text[]")
 
 
 def upgrade() -> None:
@@ -142,4 +141,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP FUNCTION wallet_credit_batch({BATCH_ARGS})")
+        op.execute("DROP FUNCTION wallet_credit_batch(jsonb)")
