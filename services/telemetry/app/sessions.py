@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import uuid
@@ -34,6 +35,17 @@ log = logging.getLogger("telemetry.sessions")
 UTC = dt.timezone.utc
 TOPIC_SESSION_ENDED = "SessionEnded"
 _VS_KEYS = tuple(f"vs_{c.name}" for c in vs.c if c.name != "vin")  # the VIN state columns of a poll context
+# the VIN state columns a cached answer reads (``_charging``), as (poll context key, state key)
+_ANSWER_STATE = tuple((f"vs_{k}", k) for k in (
+    "charging_state", "minutes_to_full", "battery_level", "charger_power", "conn_charge_cable",
+    "fast_charger_brand", "charger_voltage", "charger_actual_current"))
+assert all(k in _VS_KEYS for k, _ in _ANSWER_STATE)
+TELEMETRY_FRESH = dt.timedelta(minutes=10)  # Fleet Telemetry state this recent answers the poll
+
+
+@functools.lru_cache(maxsize=32)
+def _seconds(n: float) -> dt.timedelta:
+    return dt.timedelta(seconds=n)
 
 
 def rfc3339(t: dt.datetime | None) -> str | None:
@@ -276,8 +288,10 @@ class SessionService:
             if not self._known_point(driver_id, ctx, lat, lng, now):
                 await self.add_trail_point(vin, driver_id, lat, lng, now)
         tele = ctx["vs_telemetry_at"]
-        if tele is not None and now - tele <= dt.timedelta(minutes=10):
+        if tele is not None and now - tele <= TELEMETRY_FRESH:
             return await self._cached(vin, now, telemetry=True)
+        if self._recent(ctx, now):  # the dedup hit (read_and_apply's first step, without the call)
+            return self._cached_from_context(ctx, now)
         return await self.read_and_apply(driver_id, ctx["connection_id"], ctx["region"], ctx["tesla_vehicle_id"],
                                          vin, ctx, now, request_path=True)
 
@@ -286,7 +300,7 @@ class SessionService:
         if ctx["status"] != "active" or not ctx["vin"]:
             return False
         tele = ctx["vs_telemetry_at"]
-        if tele is not None and now - tele <= dt.timedelta(minutes=10):
+        if tele is not None and now - tele <= TELEMETRY_FRESH:
             return False
         return self._recent(ctx, now)
 
@@ -339,7 +353,7 @@ class SessionService:
     def _recent(self, ctx: dict[str, Any], now: dt.datetime) -> bool:
         last = ctx.get("vs_last_read_at")
         limited = ctx.get("vs_rate_limited_until")
-        return ((last is not None and now - last < dt.timedelta(seconds=self.rules.dedup_s))
+        return ((last is not None and now - last < _seconds(self.rules.dedup_s))
                 or (limited is not None and limited > now))
 
     async def read_and_apply(self, driver_id: str, connection_id: str, region: str, tesla_vehicle_id: str,
@@ -561,16 +575,15 @@ class SessionService:
                 "duration_minutes": R.duration_minutes(s["session_start"], max(now, s["session_start"])),
                 "kwh_delivered": s["kwh_delivered"], "cached": cached, "telemetry_mode": False,
                 "recommended_interval_s": R.recommended_interval_s(charging, mtf), "minutes_to_full": mtf,
-                **{k: v for k, v in extra.items()}}
+                **extra}
 
     def _cached_from_context(self, ctx: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """The dedup hit: answered from the poll's one read, no further round trip."""
-        state = {k[3:]: ctx[k] for k in _VS_KEYS}
         if ctx.get("s_id") is not None:
             s = {"id": ctx["s_id"], "session_start": ctx["s_session_start"], "kwh_delivered": ctx["s_kwh_delivered"]}
-            return self._charging(s, None, now, cached=True, state=state)
+            return self._charging(s, None, now, cached=True, state={k: ctx[c] for c, k in _ANSWER_STATE})
         return {"session_active": False, "cached": True, "recommended_interval_s": 300,
-                "battery_level": state.get("battery_level")}
+                "battery_level": ctx["vs_battery_level"]}
 
     async def _cached(self, vin: str, now: dt.datetime, telemetry: bool = False) -> dict[str, Any]:
         async with self.db.read() as conn:
