@@ -167,8 +167,23 @@ async def serve_async(port: int, variant: str) -> None:
         register = lambda s: telemetry_pb2_grpc.add_TelemetryServiceServicer_to_server(api, s)  # noqa: E731
         if "fixed" in variant:  # the same RPC answering a fixed message: grpc without our servicer
 
+            burn_n = int(variant.split("burn")[1].split("-")[0]) if "burn" in variant else 0
+            burn_d = {f"k{i}": i for i in range(30)}
+
+            def burn() -> None:  # synthetic Python work: dict copies and lookups
+                for _ in range(burn_n):
+                    d = dict(burn_d)
+                    d.get("k3"), d.get("k9"), d.pop("k1")
+
             async def fixed(request, context):
+                burn()
                 return answer
+
+            if burn_n:
+                t0 = time.process_time()
+                for _ in range(2000):
+                    burn()
+                print(f"burn{burn_n}: {(time.process_time() - t0) / 2000 * 1e6:.1f} µs in a loop", flush=True)
 
             from kit.context import principal_var
             principal_var.set(TokenVerifier(SECRET).verify(mint(SECRET, DRIVER, ["driver"])))
@@ -188,6 +203,8 @@ async def serve_async(port: int, variant: str) -> None:
             else:
                 make = grpc.aio.server
                 grpc.aio.server = lambda interceptors=None, **kw: make(**kw)  # type: ignore[assignment]
+        if "x:" in variant:  # experiment flags for kit.interceptors (temporary)
+            os.environ["P1X"] = variant.split("x:")[1]
         if "timed" in variant:  # thread CPU inside the servicer method, printed at exit
             inner_poll = api.PollChargingSession
             spent = [0.0, 0]
