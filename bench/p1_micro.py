@@ -20,8 +20,9 @@ for the whole hop). ``--profile`` prints a cProfile of ``rpc`` instead.
 instead: a telemetry server process (the same harness, served by ``kit.server.serve``: kit
 interceptor, health, reflection; no background jobs) and ``bench.echo_hop``'s echo server, each
 loaded by a grpc.aio client in this process (32 concurrent calls, the gateway's metadata) and the
-server's CPU per call read from ``/proc``, alternated. Each ``--tree`` (a checkout of this
-repository, e.g. an older commit) adds one more telemetry server run from that tree's code.
+server's CPU per call read from ``/proc``, alternated. Each ``--tree DIR[#VARIANT]`` (a copy of this
+repository, e.g. ``git archive <commit> | tar -x -C DIR``) adds a telemetry server run from that
+tree's code; each ``--variant`` a server variant of this tree (experiments, see ``serve_async``).
 """
 from __future__ import annotations
 
@@ -152,21 +153,22 @@ async def main_async(a) -> None:
 
 
 async def serve_async(port: int, variant: str) -> None:
-    import gc
-    import os
-
+    """A telemetry server for ``hop``. Variants (experiments, combinable with ``-``): ``fixed`` answers
+    a pre-built message (grpc.aio and the kit interceptor without our servicer); ``burnN`` adds N
+    rounds of synthetic Python work to ``fixed`` (its in-loop cost is printed: compare it with what it
+    adds in the server); ``noint`` serves without the kit interceptor (the caller set once for every
+    RPC); ``max3`` uses the service's default ``POLL_CACHE_MAX_S`` (3 s) instead of 30 s."""
     from kit import logs, server
+    from kit.context import principal_var
     from nerava.telemetry.v1 import telemetry_pb2_grpc
 
     logs.setup("telemetry", "WARNING")
     with tempfile.TemporaryDirectory() as tmp:
-        # "max3": the service's default POLL_CACHE_MAX_S (3 s), as in the P1 figure; else 30 s
         h = await setup(tmp, 3 if "max3" in variant else 30)
         api = TelemetryApi(h.uc)
         full = pb.DESCRIPTOR.services_by_name["TelemetryService"].full_name
         register = lambda s: telemetry_pb2_grpc.add_TelemetryServiceServicer_to_server(api, s)  # noqa: E731
-        if "fixed" in variant:  # the same RPC answering a fixed message: grpc without our servicer
-
+        if "fixed" in variant:
             burn_n = int(variant.split("burn")[1].split("-")[0]) if "burn" in variant else 0
             burn_d = {f"k{i}": i for i in range(30)}
 
@@ -184,77 +186,21 @@ async def serve_async(port: int, variant: str) -> None:
                 for _ in range(2000):
                     burn()
                 print(f"burn{burn_n}: {(time.process_time() - t0) / 2000 * 1e6:.1f} µs in a loop", flush=True)
-
-            from kit.context import principal_var
-            principal_var.set(TokenVerifier(SECRET).verify(mint(SECRET, DRIVER, ["driver"])))
+            token = principal_var.set(TokenVerifier(SECRET).verify(mint(SECRET, DRIVER, ["driver"])))
             answer = await api.PollChargingSession(pb.PollChargingSessionRequest(lat=LAT, lng=LNG), None)
-            generic = grpc.method_handlers_generic_handler(full, {"PollChargingSession": grpc.unary_unary_rpc_method_handler(
-                fixed, request_deserializer=pb.PollChargingSessionRequest.FromString,
-                response_serializer=pb.PollChargingSessionResponse.SerializeToString)})
+            principal_var.reset(token)
+            generic = grpc.method_handlers_generic_handler(full, {
+                "PollChargingSession": grpc.unary_unary_rpc_method_handler(
+                    fixed, request_deserializer=pb.PollChargingSessionRequest.FromString,
+                    response_serializer=pb.PollChargingSessionResponse.SerializeToString)})
             register = lambda s: s.add_generic_rpc_handlers((generic,))  # noqa: E731
-        if "noint" in variant:  # no kit interceptor: the caller is in the context every RPC copies
-            import kit.server as ks
-            from kit.context import principal_var
-
+        if "noint" in variant:
             principal_var.set(TokenVerifier(SECRET).verify(mint(SECRET, DRIVER, ["driver"])))
-
-            if "passthru" in variant:  # grpc.aio's interceptor path, nothing of ours in it
-                ks.KitServerInterceptor = lambda *a, **k: _Passthrough()  # type: ignore[assignment]
-            else:
-                make = grpc.aio.server
-                grpc.aio.server = lambda interceptors=None, **kw: make(**kw)  # type: ignore[assignment]
-        if "x:" in variant:  # experiment flags for kit.interceptors (temporary)
-            os.environ["P1X"] = variant.split("x:")[1]
-        if "timed" in variant:  # thread CPU inside the servicer method, printed at exit
-            inner_poll = api.PollChargingSession
-            spent = [0.0, 0]
-            samples: list[float] = []
-
-            async def timed_poll(request, context):
-                t0 = time.thread_time()
-                try:
-                    return await inner_poll(request, context)
-                finally:
-                    d = time.thread_time() - t0
-                    spent[0] += d
-                    spent[1] += 1
-                    samples.append(d)
-
-            api.PollChargingSession = timed_poll  # type: ignore[method-assign]
-        if "gcstats" in variant:  # time and count garbage collections per generation, printed at exit
-            gc_spent = {0: [0.0, 0, 0], 1: [0.0, 0, 0], 2: [0.0, 0, 0]}
-            gc_t0 = [0.0]
-
-            def on_gc(phase, info):
-                if phase == "start":
-                    gc_t0[0] = time.thread_time()
-                else:
-                    row = gc_spent[info["generation"]]
-                    row[0] += time.thread_time() - gc_t0[0]
-                    row[1] += 1
-                    row[2] += info["collected"]
-
-            gc.callbacks.append(on_gc)
-        if "freeze" in variant:
-            gc.collect()
-            gc.freeze()
+            make = grpc.aio.server
+            grpc.aio.server = lambda interceptors=None, **kw: make(**kw)  # type: ignore[assignment]
         spec = server.ServiceSpec(name="telemetry", full_names=(full,), port=port, jwt_secret=SECRET,
                                   register=register, bind_host="127.0.0.1")
         await server.serve(spec)
-        if "gcstats" in variant:
-            print("gc by generation (seconds, collections, collected):", gc_spent, "objects:",
-                  len(gc.get_objects()), "frozen:", gc.get_freeze_count(), flush=True)
-        if "timed" in variant:
-            print(f"servicer thread CPU {spent[0] / max(spent[1], 1) * 1e6:.1f} µs/call over {spent[1]} calls", flush=True)
-            q = statistics.quantiles([x * 1e6 for x in samples], n=100)
-            big = sorted(samples)[-20:]
-            print("p10/p50/p90/p99:", q[9], q[49], q[89], q[98], "largest:", [round(x * 1e6) for x in big],
-                  "share of the 1 % largest:", sum(sorted(samples)[-len(samples) // 100:]) / spent[0], flush=True)
-
-
-class _Passthrough(grpc.aio.ServerInterceptor):
-    async def intercept_service(self, continuation, details):
-        return await continuation(details)
 
 
 async def load(port: int, calls: int, echo: bool, concurrency: int = 32) -> None:
@@ -291,16 +237,13 @@ def hop(a) -> None:
     import os
     import pathlib
     import shutil
-    import socket
     import subprocess
     import sys
 
-    from bench.harness import ROOT, cpu_seconds, wait_tcp
+    import uvloop
 
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
+    from bench.harness import ROOT, cpu_seconds, wait_tcp
+    from cli.stack import free_port, stop_process
 
     servers = {}
     try:
@@ -320,7 +263,6 @@ def hop(a) -> None:
         for _proc, port, _echo in servers.values():
             wait_tcp(port, timeout_s=60)
         results: dict[str, list[float]] = {k: [] for k in servers}
-        import uvloop
         for proc, port, echo in servers.values():
             uvloop.run(load(port, 1000, echo))  # warm up
         for _ in range(a.reps):
@@ -333,8 +275,7 @@ def hop(a) -> None:
                   f"({', '.join(f'{x:.1f}' for x in xs)})")
     finally:
         for proc, _port, _echo in servers.values():
-            proc.terminate()
-            proc.wait(10)
+            stop_process(proc)
 
 
 def main() -> None:
@@ -346,13 +287,13 @@ def main() -> None:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--tree", action="append", default=[], help="hop: also run telemetry from this checkout")
     p.add_argument("--variant", action="append", default=[],
-                   help="hop: also run a telemetry server variant (experiments: fixed, noint, freeze, combined)")
+                   help="hop: also run a telemetry server variant (fixed, fixed-burn20, noint, max3; see serve_async)")
     a = p.parse_args()
     if a.mode == "hop":
         hop(a)
         return
     import uvloop
-    uvloop.run(serve_async(a.port, a.variant[0] if a.variant else 'full') if a.mode == "serve" else main_async(a))
+    uvloop.run(serve_async(a.port, a.variant[0] if a.variant else "full") if a.mode == "serve" else main_async(a))
 
 
 if __name__ == "__main__":
