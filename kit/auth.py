@@ -53,11 +53,16 @@ def mint(secret: str, sub: str, roles: Iterable[str], *, ttl_s: int = 7 * 24 * 3
 
 
 class TokenVerifier:
-    """Verifies bearer tokens; caches recent successes so the hot path decodes each token once."""
+    """Verifies bearer tokens; caches recent successes so the hot path decodes each token once.
+
+    A cached success is only served while the token's ``exp`` is in the future; the caches are keyed
+    by the exact token and, for :meth:`verify_header`, by the exact ``Authorization`` value it came
+    in (which saves parsing the header again on every call)."""
 
     def __init__(self, secret: str, cache_size: int = 4096) -> None:
         self._secret = secret
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self._headers: dict[str, tuple[Principal, float]] = {}
         self._cache_size = cache_size
 
     def verify(self, token: str) -> Principal:
@@ -88,12 +93,25 @@ class TokenVerifier:
         return principal
 
     def verify_header(self, authorization: str | None) -> Principal:
+        hit = self._headers.get(authorization)  # type: ignore[arg-type]
+        if hit is not None:
+            principal, exp = hit
+            if exp > time.time():
+                return principal
+            self._headers.pop(authorization, None)  # type: ignore[arg-type]
         if not authorization:
             raise errors.Unauthenticated("Sign in required", reason="TOKEN_MISSING")
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise errors.Unauthenticated("Sign in required", reason="TOKEN_MISSING")
-        return self.verify(token.strip())
+        principal = self.verify(token)
+        entry = self._cache.get(token)  # what verify() just cached for this token
+        if entry is not None and entry[0] is principal:
+            if len(self._headers) >= self._cache_size:
+                self._headers.clear()
+            self._headers[authorization] = entry
+        return principal
 
 
 class ServiceTokenSource:

@@ -76,3 +76,47 @@ def test_service_tokens_are_short_lived_and_reused():
     assert t1 == t2
     p = auth.TokenVerifier(SECRET).verify(t1)
     assert p.roles == {"service"} and p.sub == "service:wallet"
+
+
+def test_cached_header_still_expires():
+    header = "Bearer " + auth.mint(SECRET, "x", ["driver"], ttl_s=1, now=time.time())
+    v = auth.TokenVerifier(SECRET)
+    assert v.verify_header(header).sub == "x"
+    assert v.verify_header(header).sub == "x"  # served from the header cache
+    time.sleep(1.1)
+    with pytest.raises(errors.Unauthenticated) as exc:
+        v.verify_header(header)
+    assert exc.value.reason == "TOKEN_EXPIRED"
+    with pytest.raises(errors.Unauthenticated):  # and the entry is gone, not re-served
+        v.verify_header(header)
+
+
+def test_header_cache_is_per_exact_token():
+    v = auth.TokenVerifier(SECRET)
+    alice = "Bearer " + auth.mint(SECRET, "alice", ["driver"])
+    bob = "Bearer " + auth.mint(SECRET, "bob", ["admin"])
+    assert v.verify_header(alice).sub == "alice"
+    assert v.verify_header(bob).sub == "bob" and v.verify_header(bob).roles == {"admin"}
+    assert v.verify_header(alice).sub == "alice" and v.verify_header(alice).roles == {"driver"}
+    # a tampered token (alice's claims, bob's signature) is never served from either entry
+    a_head, a_claims, _ = alice.removeprefix("Bearer ").split(".")
+    forged = f"Bearer {a_head}.{a_claims}.{bob.split('.')[2]}"
+    with pytest.raises(errors.Unauthenticated) as exc:
+        v.verify_header(forged)
+    assert exc.value.reason == "TOKEN_INVALID"
+    # a token signed with another secret stays rejected however often it is presented
+    other = "Bearer " + auth.mint("another-secret-0123456789-abcdefghijklmn", "alice", ["admin"])
+    for _ in range(2):
+        with pytest.raises(errors.Unauthenticated):
+            v.verify_header(other)
+
+
+def test_header_cache_keeps_the_scheme_rules():
+    v = auth.TokenVerifier(SECRET)
+    token = auth.mint(SECRET, "x", ["driver"])
+    assert v.verify_header(f"bearer  {token} ").sub == "x"  # the scheme is case-insensitive, spaces trimmed
+    assert v.verify(token).sub == "x"
+    for bad in (token, f"Basic {token}", f"Token {token}"):  # a cached token does not make these valid
+        with pytest.raises(errors.Unauthenticated) as exc:
+            v.verify_header(bad)
+        assert exc.value.reason == "TOKEN_MISSING"

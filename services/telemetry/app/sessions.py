@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import uuid
@@ -34,6 +35,18 @@ log = logging.getLogger("telemetry.sessions")
 UTC = dt.timezone.utc
 TOPIC_SESSION_ENDED = "SessionEnded"
 _VS_KEYS = tuple(f"vs_{c.name}" for c in vs.c if c.name != "vin")  # the VIN state columns of a poll context
+# the VIN state columns a cached answer reads (``_charging``), in that order; and as poll context keys
+_ANSWER_STATE = ("charging_state", "minutes_to_full", "battery_level", "charger_power", "conn_charge_cable",
+                 "fast_charger_brand", "charger_voltage", "charger_actual_current")
+_ANSWER_CTX = tuple(f"vs_{k}" for k in _ANSWER_STATE)
+if not set(_ANSWER_CTX) <= set(_VS_KEYS):
+    raise RuntimeError("vehicle_states lost a column the poll answer reads")
+TELEMETRY_FRESH = dt.timedelta(minutes=10)  # Fleet Telemetry state this recent answers the poll
+
+
+@functools.lru_cache(maxsize=32)
+def _seconds(n: float) -> dt.timedelta:
+    return dt.timedelta(seconds=n)
 
 
 def rfc3339(t: dt.datetime | None) -> str | None:
@@ -263,7 +276,13 @@ class SessionService:
     async def poll(self, driver_id: str, lat: float | None, lng: float | None) -> dict[str, Any]:
         await self.clock.sync()
         now = self.clock.now()
-        ctx = await self._poll_context(driver_id, now)
+        ctx = self._cached_context(driver_id, now)
+        if ctx is not None:  # a dedup hit (ADR 0085): the checks below would all pass, no Tesla read
+            point = self._new_point(driver_id, ctx, lat, lng, now)
+            if point is not None:
+                await self.add_trail_point(ctx["vin"], driver_id, point[0], point[1], now)
+            return self._cached_from_context(ctx, now)
+        ctx = await self._read_poll_context(driver_id, now)
         if ctx is None:
             return {"session_active": False, "error": "no_tesla_connection"}
         if ctx["status"] != "active":
@@ -271,13 +290,14 @@ class SessionService:
         if not ctx["vin"]:
             return {"session_active": False, "error": "no_vehicle_selected"}
         vin = ctx["vin"]
-        if R.valid_point(lat, lng):
-            lat, lng = float(lat), float(lng)  # type: ignore[arg-type]
-            if not self._known_point(driver_id, ctx, lat, lng, now):
-                await self.add_trail_point(vin, driver_id, lat, lng, now)
+        point = self._new_point(driver_id, ctx, lat, lng, now)
+        if point is not None:
+            await self.add_trail_point(vin, driver_id, point[0], point[1], now)
         tele = ctx["vs_telemetry_at"]
-        if tele is not None and now - tele <= dt.timedelta(minutes=10):
+        if tele is not None and now - tele <= TELEMETRY_FRESH:
             return await self._cached(vin, now, telemetry=True)
+        if self._recent(ctx, now):  # the dedup hit (read_and_apply's first step, without the call)
+            return self._cached_from_context(ctx, now)
         return await self.read_and_apply(driver_id, ctx["connection_id"], ctx["region"], ctx["tesla_vehicle_id"],
                                          vin, ctx, now, request_path=True)
 
@@ -286,26 +306,37 @@ class SessionService:
         if ctx["status"] != "active" or not ctx["vin"]:
             return False
         tele = ctx["vs_telemetry_at"]
-        if tele is not None and now - tele <= dt.timedelta(minutes=10):
+        if tele is not None and now - tele <= TELEMETRY_FRESH:
             return False
         return self._recent(ctx, now)
 
-    async def _poll_context(self, driver_id: str, now: dt.datetime) -> dict[str, Any] | None:
-        """The poll's one read, or none at all while the in-process cache (ADR 0085) holds a context
-        that is still a dedup hit."""
+    def _cached_context(self, driver_id: str, now: dt.datetime) -> dict[str, Any] | None:
+        """The cached context (ADR 0085) if it is still a dedup hit at ``now``; a lapsed one is dropped."""
         cache = self.repo.cache
-        if cache.enabled:
-            ctx = cache.get(driver_id)
-            if ctx is not None:
-                if self._dedup_hit(ctx, now):
-                    return ctx
-                cache.drop(driver_id)
+        ctx = cache.get(driver_id)
+        if ctx is not None:
+            if self._dedup_hit(ctx, now):
+                return ctx
+            cache.drop(driver_id)
+        return None
+
+    async def _read_poll_context(self, driver_id: str, now: dt.datetime) -> dict[str, Any] | None:
+        """The poll's one read; cached when it answers as a dedup hit."""
+        cache = self.repo.cache
         generation = cache.generation
         async with self.repo.hot_read() as conn:
             ctx = await self.repo.poll_context(conn, driver_id)
         if ctx is not None and cache.enabled and self._dedup_hit(ctx, now):
             cache.put(driver_id, ctx, generation)
         return ctx
+
+    def _new_point(self, driver_id: str, ctx: dict[str, Any], lat: float | None, lng: float | None,
+                   now: dt.datetime) -> tuple[float, float] | None:
+        """The device position to append to the trail, if it is valid and not a known point."""
+        if not R.valid_point(lat, lng):
+            return None
+        lat, lng = float(lat), float(lng)  # type: ignore[arg-type]
+        return None if self._known_point(driver_id, ctx, lat, lng, now) else (lat, lng)
 
     def _known_point(self, driver_id: str, ctx: dict[str, Any], lat: float, lng: float, now: dt.datetime) -> bool:
         """ADR 0085: the cache remembers the session's last trail point and this one adds nothing."""
@@ -339,7 +370,7 @@ class SessionService:
     def _recent(self, ctx: dict[str, Any], now: dt.datetime) -> bool:
         last = ctx.get("vs_last_read_at")
         limited = ctx.get("vs_rate_limited_until")
-        return ((last is not None and now - last < dt.timedelta(seconds=self.rules.dedup_s))
+        return ((last is not None and now - last < _seconds(self.rules.dedup_s))
                 or (limited is not None and limited > now))
 
     async def read_and_apply(self, driver_id: str, connection_id: str, region: str, tesla_vehicle_id: str,
@@ -541,36 +572,34 @@ class SessionService:
         return out
 
     def _charging(self, s: dict[str, Any], obs: R.Observation | None, now: dt.datetime, cached: bool,
-                  state: dict[str, Any] | None = None) -> dict[str, Any]:
+                  state: dict[str, Any] | None = None, state_keys: tuple[str, ...] = _ANSWER_STATE
+                  ) -> dict[str, Any]:
+        """The open session's answer, from an observation or else from the VIN state (``state``, read
+        with ``state_keys``: the ``_ANSWER_STATE`` columns under these names)."""
         if obs is not None:
             mtf = R.minutes_to_full(obs)
-            extra = {"battery_level": obs.battery_level, "charger_power_kw": obs.charger_power,
-                     "conn_charge_cable": obs.conn_charge_cable, "fast_charger_brand": obs.fast_charger_brand,
-                     "charger_voltage": obs.charger_voltage, "charger_actual_current": obs.charger_actual_current}
             charging = obs.klass == R.CHARGING
+            battery, power, cable = obs.battery_level, obs.charger_power, obs.conn_charge_cable
+            brand, volts, amps = obs.fast_charger_brand, obs.charger_voltage, obs.charger_actual_current
         else:
-            st = state or {}
-            mtf = st.get("minutes_to_full")
-            extra = {"battery_level": st.get("battery_level"), "charger_power_kw": st.get("charger_power"),
-                     "conn_charge_cable": st.get("conn_charge_cable"),
-                     "fast_charger_brand": st.get("fast_charger_brand"),
-                     "charger_voltage": st.get("charger_voltage"),
-                     "charger_actual_current": st.get("charger_actual_current")}
-            charging = R.classify(st.get("charging_state")) == R.CHARGING
+            charging_state, mtf, battery, power, cable, brand, volts, amps = map((state or {}).get, state_keys)
+            charging = R.classify(charging_state) == R.CHARGING
+        start = s["session_start"]
         return {"session_active": True, "session_id": s["id"],
-                "duration_minutes": R.duration_minutes(s["session_start"], max(now, s["session_start"])),
+                "duration_minutes": R.duration_minutes(start, max(now, start)),
                 "kwh_delivered": s["kwh_delivered"], "cached": cached, "telemetry_mode": False,
                 "recommended_interval_s": R.recommended_interval_s(charging, mtf), "minutes_to_full": mtf,
-                **{k: v for k, v in extra.items()}}
+                "battery_level": battery, "charger_power_kw": power, "conn_charge_cable": cable,
+                "fast_charger_brand": brand, "charger_voltage": volts, "charger_actual_current": amps}
 
     def _cached_from_context(self, ctx: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """The dedup hit: answered from the poll's one read, no further round trip."""
-        state = {k[3:]: ctx[k] for k in _VS_KEYS}
-        if ctx.get("s_id") is not None:
-            s = {"id": ctx["s_id"], "session_start": ctx["s_session_start"], "kwh_delivered": ctx["s_kwh_delivered"]}
-            return self._charging(s, None, now, cached=True, state=state)
+        sid = ctx.get("s_id")
+        if sid is not None:
+            s = {"id": sid, "session_start": ctx["s_session_start"], "kwh_delivered": ctx["s_kwh_delivered"]}
+            return self._charging(s, None, now, cached=True, state=ctx, state_keys=_ANSWER_CTX)
         return {"session_active": False, "cached": True, "recommended_interval_s": 300,
-                "battery_level": state.get("battery_level")}
+                "battery_level": ctx["vs_battery_level"]}
 
     async def _cached(self, vin: str, now: dt.datetime, telemetry: bool = False) -> dict[str, Any]:
         async with self.db.read() as conn:

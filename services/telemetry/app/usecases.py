@@ -12,6 +12,7 @@ import pathlib
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -399,8 +400,9 @@ class TelemetryUseCases:
                 "model": values["model"]}
 
     # ------------------------------------------------------------------ sessions (T11–T14, T16, T17)
-    async def poll(self, driver_id: str, lat: float | None, lng: float | None) -> dict[str, Any]:
-        return await self.sessions.poll(driver_id, lat, lng)
+    def poll(self, driver_id: str, lat: float | None, lng: float | None) -> Awaitable[dict[str, Any]]:
+        """T13: the session service's coroutine itself (no wrapper frame on the hot path)."""
+        return self.sessions.poll(driver_id, lat, lng)
 
     async def end_session(self, driver_id: str, session_id: str) -> dict[str, Any]:
         if not valid_uuid(session_id):

@@ -299,6 +299,8 @@ def trail_point_redundant(last_lat: float, last_lng: float, last_ts: dt.datetime
     seconds = (ts - last_ts).total_seconds()
     if seconds < 0 or seconds >= min_interval_s:
         return False
+    if lat == last_lat and lng == last_lng:  # the parked car's repeated fix (haversine would give 0.0)
+        return True
     dist = haversine_m(last_lat, last_lng, lat, lng)
     if dist > TRAIL_SAME_PLACE_M:
         return False
