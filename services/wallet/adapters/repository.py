@@ -56,7 +56,7 @@ def advisory_key(text: str) -> int:
 
 
 class WalletRepository:
-    def __init__(self, db: Database, *, credit_batch_max: int = 64, credit_batches_in_flight: int = 1) -> None:
+    def __init__(self, db: Database, *, credit_batch_max: int = 64, credit_batches_in_flight: int = 2) -> None:
         self.db = db
         self._credits: Coalescer[tuple, dict] = Coalescer(
             self._credit_batch, max_batch=credit_batch_max, max_in_flight=credit_batches_in_flight,
