@@ -65,13 +65,25 @@ class TokenVerifier:
         self._headers: dict[str, tuple[Principal, float]] = {}
         self._cache_size = cache_size
 
+    def _hit(self, cache: dict[str, tuple[Principal, float]], key: str | None) -> Principal | None:
+        """A cached success for ``key`` while its token has not expired; an expired one is dropped."""
+        hit = cache.get(key)  # type: ignore[arg-type]
+        if hit is None:
+            return None
+        if hit[1] > time.time():
+            return hit[0]
+        cache.pop(key, None)  # type: ignore[arg-type]
+        return None
+
+    def _remember(self, cache: dict[str, tuple[Principal, float]], key: str, entry: tuple[Principal, float]) -> None:
+        if len(cache) >= self._cache_size:
+            cache.clear()
+        cache[key] = entry
+
     def verify(self, token: str) -> Principal:
-        hit = self._cache.get(token)
-        if hit is not None:
-            principal, exp = hit
-            if exp > time.time():
-                return principal
-            self._cache.pop(token, None)
+        principal = self._hit(self._cache, token)
+        if principal is not None:
+            return principal
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
@@ -87,18 +99,13 @@ class TokenVerifier:
             raise errors.Unauthenticated("Invalid token", reason="TOKEN_INVALID")
         email = claims.get("email") if isinstance(claims.get("email"), str) else None
         principal = Principal(sub=sub, roles=frozenset(r for r in roles if r in ROLES), email=email)
-        if len(self._cache) >= self._cache_size:
-            self._cache.clear()
-        self._cache[token] = (principal, float(claims["exp"]))
+        self._remember(self._cache, token, (principal, float(claims["exp"])))
         return principal
 
     def verify_header(self, authorization: str | None) -> Principal:
-        hit = self._headers.get(authorization)  # type: ignore[arg-type]
-        if hit is not None:
-            principal, exp = hit
-            if exp > time.time():
-                return principal
-            self._headers.pop(authorization, None)  # type: ignore[arg-type]
+        principal = self._hit(self._headers, authorization)
+        if principal is not None:
+            return principal
         if not authorization:
             raise errors.Unauthenticated("Sign in required", reason="TOKEN_MISSING")
         scheme, _, token = authorization.partition(" ")
@@ -108,9 +115,7 @@ class TokenVerifier:
         principal = self.verify(token)
         entry = self._cache.get(token)  # what verify() just cached for this token
         if entry is not None and entry[0] is principal:
-            if len(self._headers) >= self._cache_size:
-                self._headers.clear()
-            self._headers[authorization] = entry
+            self._remember(self._headers, authorization, entry)
         return principal
 
 

@@ -168,8 +168,7 @@ class TelemetryApi(telemetry_pb2_grpc.TelemetryServiceServicer):
     # ---------------------------------------------------------------- sessions
     async def PollChargingSession(self, request, context):
         caller = _driver()
-        out = await self.uc.poll(caller.sub, request.lat if request.HasField("lat") else None,
-                                 request.lng if request.HasField("lng") else None)
+        out = await self.uc.poll(caller.sub, _opt(request, "lat"), _opt(request, "lng"))
         resp = pb.PollChargingSessionResponse(session_active=out.pop("session_active"))
         _set_optional(resp, out)
         return resp

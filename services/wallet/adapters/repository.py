@@ -38,9 +38,6 @@ _SELECT = sa.select(*_WALLET_COLUMNS)
 
 log = logging.getLogger(__name__)
 
-_HASH_ARG = 1  # position of the request hash in a credit's argument tuple ($2 of wallet_credit)
-
-
 def _to_domain(row) -> Wallet:
     return Wallet(**{c.name: getattr(row, c.name) for c in _WALLET_COLUMNS})
 
@@ -131,6 +128,7 @@ class WalletRepository:
     CREDIT_FIELDS = ("key", "hash", "driver", "amount", "source", "reference_type", "reference_id", "description",
                      "campaign", "sponsor", "created_by", "journal_id", "now", "event_topic", "event_key",
                      "event_payload")  # a credit's argument tuple, in wallet_credit()'s order
+    _HASH_ARG = CREDIT_FIELDS.index("hash")
 
     async def credit_pg(self, *, key: str, request_hash: str, driver_id: str, amount_cents: int, source: str,
                         reference_type: str, reference_id: str, description: str, campaign_name: str | None,
@@ -160,7 +158,7 @@ class WalletRepository:
             log.info("credit batch of %d failed (%s); booking each on its own", len(items),
                      type(exc).__name__)
             return await asyncio.gather(*(self._credit_one(item) for item in items), return_exceptions=True)
-        return [{"outcome": "credited", "request_hash": item[_HASH_ARG], "balance_after_cents": balance,
+        return [{"outcome": "credited", "request_hash": item[self._HASH_ARG], "balance_after_cents": balance,
                  "debt_repaid_cents": repaid} for item, (balance, repaid) in zip(items, rows, strict=True)]
 
     @classmethod
